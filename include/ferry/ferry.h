@@ -1,0 +1,269 @@
+/*
+ * ferry: zero-copy inter-process communication over shared memory.
+ *
+ * Public C API. Every function that can fail returns FERRY_OK (0) or a negative
+ * FERRY_E* code, and leaves a message that says what to fix in a per-thread
+ * buffer (ferry_last_error_message()). Handles are opaque; nothing that lives
+ * in shared memory has its layout in this header.
+ *
+ * Threads: a node may be shared between threads. Each port (publisher,
+ * subscriber) must be used by one thread at a time; different ports may be
+ * used from different threads at once.
+ *
+ * Reference: docs/reference.md. Concepts: docs/concepts/.
+ */
+#ifndef FERRY_FERRY_H
+#define FERRY_FERRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ferry/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FERRY_VERSION_MAJOR 0
+#define FERRY_VERSION_MINOR 1
+#define FERRY_VERSION_PATCH 0
+
+/* Longest names, in bytes, not counting the terminating NUL. */
+#define FERRY_DOMAIN_MAX 32
+#define FERRY_NODE_NAME_MAX 63
+#define FERRY_SERVICE_NAME_MAX 255
+#define FERRY_TYPE_NAME_MAX 127
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* One list makes the enum and the message table (ferry_strerror). */
+#define FERRY_ERROR_MAP(X)                                                           \
+    X(OK, 0, "success")                                                              \
+    X(EINVAL, -1, "invalid argument")                                                \
+    X(ENOMEM, -2, "out of memory")                                                   \
+    X(EAGAIN, -3, "nothing available now; try again")                                \
+    X(ETIMEDOUT, -4, "timed out")                                                    \
+    X(EINCOMPATIBLE, -5, "service exists with incompatible options")                 \
+    X(EPERM, -6, "permission denied")                                                \
+    X(ECORRUPT, -7, "shared memory holds invalid data")                              \
+    X(ELIMIT, -8, "a configured limit was reached")                                  \
+    X(ENOTFOUND, -9, "no such service or node")                                      \
+    X(ENOSPC, -10, "no space left for shared memory")                                \
+    X(ESYSTEM, -11, "an operating system call failed")                               \
+    X(EDISCONNECTED, -12, "the peer went away")
+
+enum ferry_error {
+#define FERRY_X_ENUM(name, value, text) FERRY_##name = value,
+    FERRY_ERROR_MAP(FERRY_X_ENUM)
+#undef FERRY_X_ENUM
+};
+
+/* Static text for a code; "unknown error" for codes not in the list. Never NULL. */
+FERRY_API const char *ferry_strerror(int err);
+
+/* The code and the detailed message of the last failure on this thread.
+ * The message names what went wrong and what to change. It stays valid until
+ * the next ferry call on the same thread. "" and FERRY_OK when nothing failed. */
+FERRY_API int ferry_last_error(void);
+FERRY_API const char *ferry_last_error_message(void);
+/* Resets the per-thread error to FERRY_OK and "". */
+FERRY_API void ferry_clear_error(void);
+
+/* The library version as "MAJOR.MINOR.PATCH". */
+FERRY_API const char *ferry_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Nodes                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ferry_node ferry_node;
+
+typedef struct ferry_node_opts {
+    /* Isolation namespace: 1-32 of [A-Za-z0-9_-]. NULL: env FERRY_DOMAIN, else "default". */
+    const char *domain;
+    /* Permission bits of every shared-memory object this node creates.
+     * 0600 (default): owner only. 0660: open to the group (see group). */
+    unsigned mode;
+    /* Group id given to created objects; -1 (default) keeps the process's group. */
+    long group;
+} ferry_node_opts;
+
+FERRY_API void ferry_node_opts_init(ferry_node_opts *opts);
+
+/* Opens a node named name (1-63 printable characters) in a domain. Also
+ * removes what dead nodes of the domain left behind. On success *node owns a
+ * handle that the caller closes with ferry_node_close(); on failure *node is NULL. */
+FERRY_API int ferry_node_open(ferry_node **node, const char *name, const ferry_node_opts *opts);
+
+/* Closes every port the node still has open, then the node. NULL is a no-op. */
+FERRY_API void ferry_node_close(ferry_node *node);
+
+/* The node's domain, name and unique id. NULL / 0 for a NULL node. */
+FERRY_API const char *ferry_node_domain(const ferry_node *node);
+FERRY_API const char *ferry_node_name(const ferry_node *node);
+FERRY_API uint64_t ferry_node_id(const ferry_node *node);
+
+/* ------------------------------------------------------------------------ */
+/* Publish-subscribe                                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ferry_pub ferry_pub;
+typedef struct ferry_sub ferry_sub;
+
+typedef enum ferry_overflow {
+    FERRY_OVERFLOW_DROP_OLDEST = 0, /* publisher never waits; the subscriber loses the oldest */
+    FERRY_OVERFLOW_BLOCK = 1        /* publisher waits for room; nothing is lost */
+} ferry_overflow;
+
+typedef struct ferry_pubsub_opts {
+    /* Name of the payload type, checked on open (exact match). NULL: "bytes". */
+    const char *type_name;
+    size_t max_payload;       /* largest sample in bytes (default 4096); exact match */
+    size_t alignment;         /* payload alignment, power of two <= 4096 (default 8); exact match */
+    uint32_t history;         /* samples a late subscriber receives (default 0) */
+    uint32_t queue_capacity;  /* samples queued per subscriber (default 4) */
+    uint32_t max_publishers;  /* default 4 */
+    uint32_t max_subscribers; /* default 8 */
+    uint32_t max_loans;       /* samples one publisher may hold loaned at once (default 2) */
+    uint32_t max_borrowed;    /* samples one subscriber may hold taken at once (default 2) */
+    ferry_overflow overflow;  /* default FERRY_OVERFLOW_DROP_OLDEST; exact match */
+} ferry_pubsub_opts;
+
+FERRY_API void ferry_pubsub_opts_init(ferry_pubsub_opts *opts);
+
+/* Metadata that travels with every sample. */
+typedef struct ferry_sample_info {
+    uint64_t sequence;     /* per publisher, 1 for its first sample */
+    uint64_t timestamp_ns; /* CLOCK_MONOTONIC at send, comparable across processes */
+    uint64_t publisher_id; /* unique id of the sending publisher */
+    size_t size;           /* payload bytes */
+} ferry_sample_info;
+
+/* Opens a publisher on service (see docs/concepts/service.md for the name
+ * rules). Creates the service with opts if it does not exist; otherwise opts
+ * must be compatible (FERRY_EINCOMPATIBLE names the field). opts NULL: defaults.
+ * The publisher belongs to node and is closed with it at the latest. */
+FERRY_API int ferry_pub_open(ferry_pub **pub, ferry_node *node, const char *service,
+                             const ferry_pubsub_opts *opts);
+
+/* Loans a sample of size bytes (1..max_payload) in shared memory and writes
+ * its address to *payload, aligned as configured. Every loan ends in exactly
+ * one ferry_pub_send (or a ferry_pub_try_send that hands it over) or
+ * ferry_pub_discard.
+ * FERRY_ELIMIT when max_loans samples are already loaned. */
+FERRY_API int ferry_pub_loan(ferry_pub *pub, size_t size, void **payload);
+
+/* Publishes a loaned sample to every connected subscriber. Whatever it returns,
+ * the publisher takes the loan back: payload must not be used afterwards.
+ * With FERRY_OVERFLOW_BLOCK it waits until every subscriber has room (a dead
+ * subscriber is detected and dropped while waiting). */
+FERRY_API int ferry_pub_send(ferry_pub *pub, void *payload);
+
+/* Like ferry_pub_send, but never waits: with FERRY_OVERFLOW_BLOCK and a full
+ * subscriber queue it returns FERRY_EAGAIN, delivers to nobody, and the caller
+ * still owns the loan. On any other result the loan is handed over. */
+FERRY_API int ferry_pub_try_send(ferry_pub *pub, void *payload);
+
+/* Loans, copies size bytes of data in, and sends (may wait, as ferry_pub_send). */
+FERRY_API int ferry_pub_send_copy(ferry_pub *pub, const void *data, size_t size);
+
+/* Gives a loan back unsent. A pointer that is not a loan of this publisher is
+ * ignored and sets ferry_last_error() to FERRY_EINVAL. */
+FERRY_API void ferry_pub_discard(ferry_pub *pub, void *payload);
+
+/* Connects subscribers that arrived since the last send, delivers history to
+ * them and reclaims released samples. ferry_pub_send does this by itself; call
+ * it when a publisher is idle and late subscribers should get history now. */
+FERRY_API int ferry_pub_update(ferry_pub *pub);
+
+typedef struct ferry_pub_stats {
+    uint64_t sent;        /* samples sent */
+    uint32_t subscribers; /* connected subscribers */
+    uint32_t loans;       /* samples loaned now */
+} ferry_pub_stats;
+
+FERRY_API int ferry_pub_stats_get(const ferry_pub *pub, ferry_pub_stats *stats);
+/* Unique id of this publisher (ferry_sample_info.publisher_id). 0 for NULL. */
+FERRY_API uint64_t ferry_pub_id(const ferry_pub *pub);
+
+/* Closes the publisher; outstanding loans are discarded. Samples already sent
+ * stay readable by subscribers until they release them. NULL is a no-op. */
+FERRY_API void ferry_pub_close(ferry_pub *pub);
+
+/* Opens a subscriber on service, creating the service with opts if needed.
+ * A subscriber receives every sample sent after it was opened (and up to
+ * history older ones), unless its queue overflows (DROP_OLDEST). */
+FERRY_API int ferry_sub_open(ferry_sub **sub, ferry_node *node, const char *service,
+                             const ferry_pubsub_opts *opts);
+
+/* Takes the next sample: *payload points to it (read-only shared memory) and
+ * *size is its size (size may be NULL). The sample stays valid until
+ * ferry_sub_release. FERRY_EAGAIN when nothing is queued; FERRY_ELIMIT when
+ * max_borrowed samples are already taken. Order is kept per publisher. */
+FERRY_API int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size);
+
+/* Metadata of a taken, not yet released sample. */
+FERRY_API int ferry_sub_sample_info(const ferry_sub *sub, const void *payload,
+                                    ferry_sample_info *info);
+
+/* Gives a taken sample back. A pointer that is not a taken sample of this
+ * subscriber (including a second release) is ignored and sets
+ * ferry_last_error() to FERRY_EINVAL; on success it is FERRY_OK. */
+FERRY_API void ferry_sub_release(ferry_sub *sub, const void *payload);
+
+typedef struct ferry_sub_stats {
+    uint64_t received;   /* samples taken */
+    uint64_t lost;       /* samples dropped from this subscriber's queue (DROP_OLDEST) */
+    uint32_t publishers; /* connected publishers */
+    uint32_t borrowed;   /* samples taken and not released now */
+} ferry_sub_stats;
+
+FERRY_API int ferry_sub_stats_get(ferry_sub *sub, ferry_sub_stats *stats);
+
+/* Closes the subscriber; samples it still holds are given back. NULL is a no-op. */
+FERRY_API void ferry_sub_close(ferry_sub *sub);
+
+/* ------------------------------------------------------------------------ */
+/* Listing and cleanup                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ferry_pattern {
+    FERRY_PATTERN_PUBSUB = 1
+} ferry_pattern;
+
+typedef struct ferry_service_info {
+    char name[FERRY_SERVICE_NAME_MAX + 1];
+    ferry_pattern pattern;
+    char type_name[FERRY_TYPE_NAME_MAX + 1];
+    ferry_pubsub_opts opts; /* static options; opts.type_name points to type_name above */
+    uint32_t publishers;    /* publisher slots in use */
+    uint32_t subscribers;   /* subscriber slots in use */
+} ferry_service_info;
+
+typedef struct ferry_node_info {
+    char name[FERRY_NODE_NAME_MAX + 1];
+    uint64_t id;
+    long pid;
+    long uid;
+    int alive; /* 1 while the process holds the node open */
+} ferry_node_info;
+
+/* Callbacks return 0 to go on, non-zero to stop the listing. */
+typedef int (*ferry_service_cb)(const ferry_service_info *info, void *user);
+typedef int (*ferry_node_cb)(const ferry_node_info *info, void *user);
+
+/* Lists services / nodes of a domain (NULL: env FERRY_DOMAIN, else "default"). */
+FERRY_API int ferry_service_list(const char *domain, ferry_service_cb cb, void *user);
+FERRY_API int ferry_node_list(const char *domain, ferry_node_cb cb, void *user);
+
+/* Removes everything that dead nodes of the domain left behind. *removed (may
+ * be NULL) receives the number of shared-memory objects removed. */
+FERRY_API int ferry_cleanup(const char *domain, unsigned *removed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FERRY_FERRY_H */
