@@ -129,6 +129,10 @@ typedef struct ferry_pubsub_opts {
     uint32_t max_loans;       /* samples one publisher may hold loaned at once (default 2) */
     uint32_t max_borrowed;    /* samples one subscriber may hold taken at once (default 2) */
     ferry_overflow overflow;  /* default FERRY_OVERFLOW_DROP_OLDEST; exact match */
+    /* Publishers only, not part of the service: 1 (default) stamps every
+     * sample with CLOCK_MONOTONIC at send, which costs one clock read
+     * (~20 ns on a VM); 0 leaves ferry_sample_info.timestamp_ns at 0. */
+    int timestamps;
 } ferry_pubsub_opts;
 
 FERRY_API void ferry_pubsub_opts_init(ferry_pubsub_opts *opts);

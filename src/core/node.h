@@ -1,0 +1,31 @@
+/* Nodes own their ports: closing a node closes what it still has open. */
+#ifndef FY_CORE_NODE_H
+#define FY_CORE_NODE_H
+
+#include <pthread.h>
+
+#include "ferry/ferry.h"
+#include "service/service.h"
+
+struct fy_port_link {
+    struct fy_port_link *next;
+    struct fy_port_link *prev;
+    enum fy_port_kind kind;
+};
+
+struct ferry_node {
+    char domain[FERRY_DOMAIN_MAX + 1];
+    char name[FERRY_NODE_NAME_MAX + 1];
+    uint64_t id;
+    int lock_fd; /* holds the liveness lock on the node file */
+    unsigned mode;
+    long group;
+    pthread_mutex_t mu; /* guards ports */
+    struct fy_port_link ports;
+};
+
+void fy_node_add_port(ferry_node *node, struct fy_port_link *link, enum fy_port_kind kind);
+void fy_node_remove_port(ferry_node *node, struct fy_port_link *link);
+struct fy_opener fy_node_opener(const ferry_node *node);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * The platform contract: every system service ferry needs, and nothing else.
+ * A port to another operating system implements this one header
+ * (src/os/posix/ is the POSIX and Linux implementation).
+ *
+ * Shared-memory objects are files in one flat directory (fy_os_shm_dir(),
+ * /dev/shm on Linux) so that they can be created under a temporary name,
+ * fully initialised, and then published atomically with link().
+ */
+#ifndef FY_OS_OS_H
+#define FY_OS_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Nanoseconds of CLOCK_MONOTONIC: one clock for every process of a machine. */
+uint64_t fy_os_now_ns(void);
+
+/* A random 64-bit value that is never 0 (ids, temporary names). */
+uint64_t fy_os_random64(void);
+
+/* Sleeps for ns nanoseconds (shorter if a signal arrives). */
+void fy_os_sleep_ns(uint64_t ns);
+
+/* Gives the CPU to another thread. */
+void fy_os_yield(void);
+
+/* Directory that holds every shared-memory object. */
+const char *fy_os_shm_dir(void);
+
+/* Creates path exclusively with permission bits mode (not masked by umask)
+ * and group (-1: leave). Returns an fd (close-on-exec) or a FERRY_E* code. */
+int fy_os_create(const char *path, unsigned mode, long group);
+
+/* Opens an existing object read-write (writable != 0) or read-only.
+ * Returns an fd or FERRY_ENOTFOUND / FERRY_EPERM / FERRY_ESYSTEM. */
+int fy_os_open(const char *path, int writable);
+
+/* Reserves size bytes for fd, so that touching the mapping later can never
+ * fail for lack of space (which would be SIGBUS). FERRY_ENOSPC if it can't. */
+int fy_os_reserve(int fd, uint64_t size, const char *what);
+
+/* Publishes a fully written temporary object under its final name.
+ * FERRY_OK, or 1 if final already exists (the temporary stays), or an error. */
+int fy_os_publish(const char *tmp, const char *final);
+
+/* Maps size bytes of fd shared, read-write or read-only. NULL on failure. */
+void *fy_os_map(int fd, size_t size, int writable);
+void fy_os_unmap(void *addr, size_t size);
+
+/* Size of the object behind fd, or -1. */
+int64_t fy_os_size(int fd);
+
+/* Removes a path; 0, or -1 with errno set. */
+int fy_os_unlink(const char *path);
+
+/* Liveness locks: a live node holds an exclusive lock on its node file.
+ * fy_os_lock_try: 0 when this caller now holds the lock exclusively,
+ * 1 when another open file holds it, < 0 on error. */
+int fy_os_lock_try(int fd);
+void fy_os_unlock(int fd);
+
+/* Calls fn for every entry of the shm directory whose name starts with
+ * prefix; stops early when fn returns non-zero. */
+int fy_os_list(const char *prefix, int (*fn)(const char *name, void *user), void *user);
+
+/* Identity of the calling process. */
+long fy_os_pid(void);
+long fy_os_uid(void);
+
+/* Owner uid and permission bits of a path, for error messages. 0 or -1. */
+int fy_os_owner(const char *path, long *uid, unsigned *mode);
+
+/* Seconds since path was last modified, or -1. */
+int64_t fy_os_age_s(const char *path);
+
+void fy_os_close(int fd);
+
+#endif

@@ -1,0 +1,210 @@
+/* POSIX and Linux implementation of the platform contract (src/os/os.h). */
+#include "os/os.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+uint64_t fy_os_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t fy_os_random64(void)
+{
+    uint64_t v = 0;
+    while (v == 0) {
+        if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+            /* getrandom cannot fail for 8 bytes once the pool is ready; mix
+             * clock and pid as a last resort rather than give up. */
+            v = fy_os_now_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&v;
+        }
+    }
+    return v;
+}
+
+void fy_os_sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    nanosleep(&ts, NULL);
+}
+
+void fy_os_yield(void) { sched_yield(); }
+
+const char *fy_os_shm_dir(void) { return "/dev/shm"; }
+
+static int errno_to_ferry(int e, const char *what, const char *path)
+{
+    switch (e) {
+    case ENOENT:
+        return fy_fail(FERRY_ENOTFOUND, "%s: %s does not exist", what, path);
+    case EACCES:
+    case EPERM: {
+        long uid = -1;
+        unsigned mode = 0;
+        fy_os_owner(path, &uid, &mode);
+        return fy_fail(FERRY_EPERM,
+                       "%s: no permission for %s (owner uid %ld, mode %04o; this process is uid %ld): "
+                       "run as that user, or have its creator open the node with mode 0660 and a group "
+                       "this process belongs to",
+                       what, path, uid, mode, fy_os_uid());
+    }
+    case ENOSPC:
+        return fy_fail(FERRY_ENOSPC, "%s: no space left in %s for %s: free some or enlarge it", what,
+                       fy_os_shm_dir(), path);
+    case EMFILE:
+    case ENFILE:
+        return fy_fail(FERRY_ELIMIT, "%s: too many open files: raise the limit (ulimit -n)", what);
+    case ENOMEM:
+        return fy_fail(FERRY_ENOMEM, "%s: out of memory", what);
+    default:
+        return fy_fail(FERRY_ESYSTEM, "%s: %s: %s", what, path, strerror(e));
+    }
+}
+
+int fy_os_create(const char *path, unsigned mode, long group)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return errno_to_ferry(errno, "create", path);
+    /* fchmod: the umask must not narrow what the user asked for. */
+    if (fchmod(fd, (mode_t)mode) != 0 || (group >= 0 && fchown(fd, (uid_t)-1, (gid_t)group) != 0)) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        if (e == EPERM)
+            return fy_fail(FERRY_EPERM, "create %s: cannot give it group %ld: join that group first", path,
+                           group);
+        return errno_to_ferry(e, "create", path);
+    }
+    return fd;
+}
+
+int fy_os_open(const char *path, int writable)
+{
+    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno_to_ferry(errno, "open", path);
+    return fd;
+}
+
+int fy_os_reserve(int fd, uint64_t size, const char *what)
+{
+    if (ftruncate(fd, (off_t)size) != 0)
+        return errno_to_ferry(errno, "resize", what);
+    int e = posix_fallocate(fd, 0, (off_t)size);
+    if (e == ENOSPC)
+        return fy_fail(FERRY_ENOSPC,
+                       "%s needs %llu bytes of shared memory but %s is full: free space there, enlarge it "
+                       "(mount -o remount,size=...), or lower max_payload / queue sizes",
+                       what, (unsigned long long)size, fy_os_shm_dir());
+    if (e != 0 && e != EOPNOTSUPP && e != EINVAL)
+        return errno_to_ferry(e, "reserve", what);
+    return FERRY_OK;
+}
+
+int fy_os_publish(const char *tmp, const char *final)
+{
+    if (link(tmp, final) == 0) {
+        unlink(tmp);
+        return FERRY_OK;
+    }
+    if (errno == EEXIST)
+        return 1;
+    return errno_to_ferry(errno, "publish", final);
+}
+
+void *fy_os_map(int fd, size_t size, int writable)
+{
+    void *p = mmap(NULL, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void fy_os_unmap(void *addr, size_t size)
+{
+    if (addr)
+        munmap(addr, size);
+}
+
+int64_t fy_os_size(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    return (int64_t)st.st_size;
+}
+
+int fy_os_unlink(const char *path) { return unlink(path); }
+
+int fy_os_lock_try(int fd)
+{
+    /* flock locks belong to the open file description, so they vanish with
+     * the last descriptor of the process that took them: a killed process
+     * releases its node lock without running any code. */
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (errno == EWOULDBLOCK)
+        return 1;
+    return -1;
+}
+
+void fy_os_unlock(int fd) { flock(fd, LOCK_UN); }
+
+int fy_os_list(const char *prefix, int (*fn)(const char *name, void *user), void *user)
+{
+    DIR *d = opendir(fy_os_shm_dir());
+    if (!d)
+        return errno_to_ferry(errno, "list", fy_os_shm_dir());
+    size_t plen = strlen(prefix);
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, prefix, plen) != 0)
+            continue;
+        if ((rc = fn(de->d_name, user)) != 0)
+            break;
+    }
+    closedir(d);
+    return rc < 0 ? rc : FERRY_OK;
+}
+
+long fy_os_pid(void) { return (long)getpid(); }
+long fy_os_uid(void) { return (long)geteuid(); }
+
+int fy_os_owner(const char *path, long *uid, unsigned *mode)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    *uid = (long)st.st_uid;
+    *mode = (unsigned)(st.st_mode & 07777);
+    return 0;
+}
+
+int64_t fy_os_age_s(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    return (int64_t)(time(NULL) - st.st_mtime);
+}
+
+void fy_os_close(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}

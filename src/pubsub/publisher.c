@@ -1,0 +1,569 @@
+/*
+ * The publisher: owns its data segment and every reference count on its
+ * chunks. Reference counts, free list, loans and history live in private
+ * memory, so no subscriber can corrupt them; subscribers only hand chunk
+ * indices back through their return rings, and each index is checked
+ * against what this publisher actually delivered to that connection.
+ *
+ * A chunk's count is: 1 while loaned + 1 per connection it is queued on or
+ * held by + 1 while in history. At 0 it goes back to the free stack (LIFO,
+ * so the same few chunks stay hot in cache).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/node.h"
+#include "os/os.h"
+#include "pubsub/pubsub.h"
+#include "queue/ring.h"
+#include "service/registry.h"
+#include "service/service.h"
+
+/* Private view of one connection to subscriber slot s. */
+struct pub_conn {
+    int connected;
+    uint32_t sub_gen;
+    struct fy_conn *shm;
+    _Atomic uint64_t *submit;
+    _Atomic uint64_t *ret;
+    uint64_t tail;       /* next submit position */
+    uint64_t head_cache; /* last head read from the subscriber's line */
+    uint64_t ret_head;   /* next return position */
+    uint32_t outstanding;
+    uint8_t *held;    /* [chunk_count]: delivered here and not yet returned */
+    uint32_t *shadow; /* [sub_ring_size]: chunk at each submit slot */
+};
+
+struct pub_loan {
+    void *payload;
+    uint32_t chunk;
+    uint32_t size;
+};
+
+struct ferry_pub {
+    struct fy_port_link link; /* first: the node closes ports through it */
+    ferry_node *node;
+    struct fy_service svc;
+    uint32_t slot, gen;
+    uint64_t id;
+    int data_fd;
+    char *data;
+    uint64_t seen_sub_gen;
+    struct pub_conn *conns; /* [max_subscribers] */
+    uint32_t *active;       /* connected subscriber slots */
+    uint32_t nactive;
+    uint32_t *refs;
+    uint32_t *free_stack;
+    uint32_t nfree;
+    struct pub_loan *loans;
+    uint32_t nloans;
+    uint32_t *history; /* ring of the newest chunks, oldest at hist_first */
+    uint32_t hist_count, hist_first;
+    uint64_t seq, sent;
+    uint64_t sub_mask, ret_mask;
+    unsigned sub_log2, ret_log2;
+    uint32_t queue_cap, conn_limit;
+    int timestamps;
+};
+
+static void unref(ferry_pub *pub, uint32_t chunk)
+{
+    if (--pub->refs[chunk] == 0)
+        pub->free_stack[pub->nfree++] = chunk;
+}
+
+/* Takes back what a subscriber returned. */
+static void drain(ferry_pub *pub, struct pub_conn *pc)
+{
+    uint32_t chunk;
+    while (fy_ret_take(pc->ret, &pc->ret_head, pub->ret_mask, pub->ret_log2, &chunk)) {
+        if (chunk < pub->svc.geo.chunk_count && pc->held[chunk]) {
+            pc->held[chunk] = 0;
+            pc->outstanding--;
+            unref(pub, chunk);
+        }
+        /* Otherwise the subscriber returned something it was never given:
+         * ignored, so a buggy peer cannot free a chunk someone else reads. */
+    }
+}
+
+static void drain_all(ferry_pub *pub)
+{
+    for (uint32_t i = 0; i < pub->nactive; i++)
+        drain(pub, &pub->conns[pub->active[i]]);
+}
+
+static void disconnect(ferry_pub *pub, struct pub_conn *pc)
+{
+    for (uint32_t c = 0; c < pub->svc.geo.chunk_count; c++) {
+        if (pc->held[c]) {
+            pc->held[c] = 0;
+            unref(pub, c);
+        }
+    }
+    pc->outstanding = 0;
+    pc->connected = 0;
+}
+
+static void put(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk, uint32_t size)
+{
+    fy_ring_put(pc->submit, pub->sub_mask, pub->sub_log2, pc->tail, chunk, size);
+    pc->shadow[pc->tail & pub->sub_mask] = chunk;
+    pc->tail++;
+    pc->held[chunk] = 1;
+    pc->outstanding++;
+    pub->refs[chunk]++;
+}
+
+/* Under the service lock: resets the shared rings and links to subscriber
+ * generation sub_gen, then queues history. */
+static int connect_sub(ferry_pub *pub, uint32_t s, uint32_t sub_gen)
+{
+    struct pub_conn *pc = &pub->conns[s];
+    const struct fy_svc_geometry *g = &pub->svc.geo;
+    if (!pc->held) {
+        pc->held = calloc(g->chunk_count, 1);
+        pc->shadow = calloc(g->sub_ring_size, sizeof *pc->shadow);
+        if (!pc->held || !pc->shadow)
+            return fy_fail(FERRY_ENOMEM, "publisher on \"%s\": out of memory", pub->svc.name);
+    }
+    pc->shm = fy_conn_at(pub->svc.hdr, g, pub->svc.cfg.max_subscribers, pub->slot, s);
+    pc->submit = fy_conn_submit(pc->shm);
+    pc->ret = fy_conn_ret(pc->shm, g);
+    atomic_store_explicit(&pc->shm->link, 0, memory_order_relaxed);
+    atomic_store_explicit(&pc->shm->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&pc->shm->dropped, 0, memory_order_relaxed);
+    for (uint32_t i = 0; i < g->sub_ring_size; i++)
+        atomic_store_explicit(&pc->submit[i], 0, memory_order_relaxed);
+    for (uint32_t i = 0; i < g->ret_ring_size; i++)
+        atomic_store_explicit(&pc->ret[i], 0, memory_order_relaxed);
+    pc->tail = pc->head_cache = pc->ret_head = 0;
+    pc->outstanding = 0;
+    pc->sub_gen = sub_gen;
+    pc->connected = 1;
+    /* History first, newest last, at most what the queue holds. */
+    uint32_t n = pub->hist_count < pub->queue_cap ? pub->hist_count : pub->queue_cap;
+    for (uint32_t k = pub->hist_count - n; k < pub->hist_count; k++) {
+        uint32_t chunk = pub->history[(pub->hist_first + k) % pub->svc.cfg.history];
+        struct fy_chunk_header *ch = (struct fy_chunk_header *)fy_chunk_base(pub->data, g, chunk);
+        put(pub, pc, chunk, (uint32_t)ch->size);
+    }
+    /* Release: the resets and the history entries are visible to the
+     * subscriber once it reads this link (acquire). */
+    atomic_store_explicit(&pc->shm->link, fy_link_make(pub->gen, sub_gen), memory_order_release);
+    atomic_fetch_add_explicit(&fy_sub_slot(pub->svc.hdr, g, s)->epoch, 1, memory_order_release);
+    return FERRY_OK;
+}
+
+/* Re-reads the subscriber slots: takes back what departed subscribers held
+ * and connects new ones. */
+static int refresh(ferry_pub *pub)
+{
+    int rc = fy_service_lock(&pub->svc);
+    if (rc)
+        return rc;
+    pub->seen_sub_gen = atomic_load_explicit(&pub->svc.hdr->sub_gen, memory_order_acquire);
+    pub->nactive = 0;
+    for (uint32_t s = 0; s < pub->svc.cfg.max_subscribers && rc == FERRY_OK; s++) {
+        struct fy_slot *ss = fy_sub_slot(pub->svc.hdr, &pub->svc.geo, s);
+        int active = atomic_load_explicit(&ss->state, memory_order_acquire) == FY_SLOT_ACTIVE;
+        uint32_t gen = atomic_load_explicit(&ss->gen, memory_order_relaxed);
+        struct pub_conn *pc = &pub->conns[s];
+        if (pc->connected && (!active || gen != pc->sub_gen))
+            disconnect(pub, pc);
+        if (active && !pc->connected)
+            rc = connect_sub(pub, s, gen);
+        if (pc->connected)
+            pub->active[pub->nactive++] = s;
+    }
+    fy_service_unlock(&pub->svc);
+    return rc;
+}
+
+static inline int refresh_if_needed(ferry_pub *pub)
+{
+    /* Acquire pairs with the release in sub_slot_free / join. */
+    if (atomic_load_explicit(&pub->svc.hdr->sub_gen, memory_order_acquire) != pub->seen_sub_gen)
+        return refresh(pub);
+    return FERRY_OK;
+}
+
+/* Whether connection pc can take one more sample now. */
+static int has_room(ferry_pub *pub, struct pub_conn *pc)
+{
+    /* Fewer than queue_cap outstanding means the ring has room: no need to
+     * read the subscriber's head line (it stays in the subscriber's cache). */
+    if (pc->outstanding < pub->queue_cap)
+        return 1;
+    drain(pub, pc);
+    if (pc->outstanding < pub->queue_cap)
+        return 1;
+    if (pc->tail - pc->head_cache >= pub->queue_cap) {
+        pc->head_cache = atomic_load_explicit(&pc->shm->head, memory_order_acquire);
+        if (pc->head_cache > pc->tail)
+            pc->head_cache = pc->tail; /* nonsense from a peer: treat as full until it behaves */
+        if (pc->tail - pc->head_cache >= pub->queue_cap)
+            return 0;
+    }
+    if (pc->outstanding >= pub->conn_limit) {
+        drain(pub, pc);
+        if (pc->outstanding >= pub->conn_limit)
+            return 0;
+    }
+    return 1;
+}
+
+/* DROP_OLDEST: make room by taking back the oldest queued entries. */
+static int make_room(ferry_pub *pub, struct pub_conn *pc)
+{
+    if (pc->outstanding < pub->queue_cap)
+        return 1; /* see has_room */
+    drain(pub, pc);
+    if (pc->outstanding < pub->queue_cap)
+        return 1;
+    if (pc->tail - pc->head_cache >= pub->queue_cap) {
+        uint64_t h = atomic_load_explicit(&pc->shm->head, memory_order_acquire);
+        while (h <= pc->tail && pc->tail - h >= pub->queue_cap) {
+            if (atomic_compare_exchange_strong_explicit(&pc->shm->head, &h, h + 1, memory_order_acq_rel,
+                                                        memory_order_acquire)) {
+                /* The chunk comes from the private shadow, not from shared memory. */
+                uint32_t victim = pc->shadow[h & pub->sub_mask];
+                if (pc->held[victim]) {
+                    pc->held[victim] = 0;
+                    pc->outstanding--;
+                    unref(pub, victim);
+                }
+                atomic_fetch_add_explicit(&pc->shm->dropped, 1, memory_order_relaxed);
+                h++;
+            }
+        }
+        if (h > pc->tail)
+            return 0;
+        pc->head_cache = h;
+    }
+    if (pc->outstanding >= pub->conn_limit) {
+        drain(pub, pc);
+        if (pc->outstanding >= pub->conn_limit) {
+            /* The subscriber holds more than it may: it is not following the
+             * protocol. Count the sample as lost for it. */
+            atomic_fetch_add_explicit(&pc->shm->dropped, 1, memory_order_relaxed);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static struct pub_loan *find_loan(ferry_pub *pub, const void *payload)
+{
+    for (uint32_t i = 0; i < pub->nloans; i++)
+        if (pub->loans[i].payload == payload)
+            return &pub->loans[i];
+    return NULL;
+}
+
+static void end_loan(ferry_pub *pub, struct pub_loan *l)
+{
+    uint32_t chunk = l->chunk;
+    *l = pub->loans[--pub->nloans];
+    unref(pub, chunk);
+}
+
+void ferry_pubsub_opts_init(ferry_pubsub_opts *o);
+
+int ferry_pub_open(ferry_pub **out, ferry_node *node, const char *service, const ferry_pubsub_opts *opts)
+{
+    if (!out)
+        return fy_fail(FERRY_EINVAL, "ferry_pub_open: pub is NULL");
+    *out = NULL;
+    if (!node)
+        return fy_fail(FERRY_EINVAL, "ferry_pub_open: node is NULL: open one with ferry_node_open");
+    int rc = fy_service_name_check(service);
+    struct fy_svc_config cfg;
+    if (rc || (rc = fy_config_from_opts(&cfg, opts)) != FERRY_OK)
+        return rc;
+    ferry_pub *pub = calloc(1, sizeof *pub);
+    if (!pub)
+        return fy_fail(FERRY_ENOMEM, "ferry_pub_open: out of memory");
+    pub->node = node;
+    pub->id = fy_os_random64();
+    pub->timestamps = opts ? opts->timestamps != 0 : 1;
+    pub->data_fd = -1;
+    struct fy_opener who = fy_node_opener(node);
+    rc = fy_service_join(&pub->svc, &who, service, &cfg, FY_PORT_PUB, pub->id, &pub->slot, &pub->gen);
+    if (rc) {
+        free(pub);
+        return rc;
+    }
+    const struct fy_svc_geometry *g = &pub->svc.geo;
+    const struct fy_svc_config *c = &pub->svc.cfg;
+    pub->sub_log2 = fy_log2(g->sub_ring_size);
+    pub->sub_mask = g->sub_ring_size - 1;
+    pub->ret_log2 = fy_log2(g->ret_ring_size);
+    pub->ret_mask = g->ret_ring_size - 1;
+    pub->queue_cap = c->queue_capacity;
+    pub->conn_limit = c->queue_capacity + c->max_borrowed;
+    pub->conns = calloc(c->max_subscribers, sizeof *pub->conns);
+    pub->active = calloc(c->max_subscribers, sizeof *pub->active);
+    pub->refs = calloc(g->chunk_count, sizeof *pub->refs);
+    pub->free_stack = calloc(g->chunk_count, sizeof *pub->free_stack);
+    pub->loans = calloc(c->max_loans, sizeof *pub->loans);
+    pub->history = calloc(c->history ? c->history : 1, sizeof *pub->history);
+    if (!pub->conns || !pub->active || !pub->refs || !pub->free_stack || !pub->loans || !pub->history) {
+        rc = fy_fail(FERRY_ENOMEM, "ferry_pub_open: out of memory");
+        goto fail;
+    }
+    /* Chunk 0 on top of the stack: the first loans reuse the same memory. */
+    for (uint32_t i = 0; i < g->chunk_count; i++)
+        pub->free_stack[i] = g->chunk_count - 1 - i;
+    pub->nfree = g->chunk_count;
+
+    char path[FY_PATH_MAX];
+    fy_path_pub_data(path, pub->svc.domain, pub->svc.hash, pub->slot, pub->gen);
+    fy_os_unlink(path); /* a leftover of an earlier holder of this slot generation */
+    pub->data_fd = fy_os_create(path, who.mode, who.group);
+    if (pub->data_fd < 0) {
+        rc = pub->data_fd;
+        goto fail;
+    }
+    if ((rc = fy_os_reserve(pub->data_fd, g->data_size, path)) != FERRY_OK)
+        goto fail;
+    pub->data = fy_os_map(pub->data_fd, g->data_size, 1);
+    if (!pub->data) {
+        rc = fy_fail(FERRY_ENOMEM, "cannot map %llu bytes for publisher data %s", (unsigned long long)g->data_size,
+                     path);
+        goto fail;
+    }
+    struct fy_data_header *dh = (struct fy_data_header *)pub->data;
+    dh->magic = FY_MAGIC_DATA;
+    dh->slot = pub->slot;
+    dh->gen = pub->gen;
+    dh->chunk_count = g->chunk_count;
+    dh->chunk_stride = g->chunk_stride;
+    dh->payload_offset = g->payload_offset;
+    dh->size = g->data_size;
+    if ((rc = refresh(pub)) != FERRY_OK)
+        goto fail;
+    fy_node_add_port(node, &pub->link, FY_PORT_PUB);
+    *out = pub;
+    return FERRY_OK;
+fail:
+    fy_service_leave(&pub->svc, FY_PORT_PUB, pub->slot, pub->gen);
+    if (pub->data)
+        fy_os_unmap(pub->data, g->data_size);
+    fy_os_close(pub->data_fd);
+    for (uint32_t s = 0; pub->conns && s < c->max_subscribers; s++) {
+        free(pub->conns[s].held);
+        free(pub->conns[s].shadow);
+    }
+    free(pub->conns);
+    free(pub->active);
+    free(pub->refs);
+    free(pub->free_stack);
+    free(pub->loans);
+    free(pub->history);
+    free(pub);
+    return rc;
+}
+
+int ferry_pub_loan(ferry_pub *pub, size_t size, void **payload)
+{
+    if (!pub || !payload)
+        return fy_fail(FERRY_EINVAL, "ferry_pub_loan: %s is NULL", pub ? "payload" : "pub");
+    *payload = NULL;
+    if (size == 0 || size > pub->svc.cfg.max_payload)
+        return fy_fail(FERRY_EINVAL, "ferry_pub_loan on \"%s\": size %zu must be 1..max_payload (%llu)",
+                       pub->svc.name, size, (unsigned long long)pub->svc.cfg.max_payload);
+    if (pub->nloans == pub->svc.cfg.max_loans)
+        return fy_fail(FERRY_ELIMIT,
+                       "publisher on \"%s\" already holds %u loans (max_loans): send or discard one first",
+                       pub->svc.name, pub->nloans);
+    if (pub->nfree == 0)
+        drain_all(pub);
+    if (pub->nfree == 0) {
+        /* Refresh in case a subscriber died holding samples. */
+        fy_domain_cleanup(pub->svc.domain, NULL);
+        int rc = refresh(pub);
+        if (rc)
+            return rc;
+        drain_all(pub);
+        if (pub->nfree == 0)
+            return fy_fail(FERRY_ELIMIT, "publisher on \"%s\": all %u samples are in use", pub->svc.name,
+                           pub->svc.geo.chunk_count);
+    }
+    uint32_t chunk = pub->free_stack[--pub->nfree];
+    pub->refs[chunk] = 1;
+    struct pub_loan *l = &pub->loans[pub->nloans++];
+    l->chunk = chunk;
+    l->size = (uint32_t)size;
+    l->payload = fy_chunk_base(pub->data, &pub->svc.geo, chunk) + pub->svc.geo.payload_offset;
+    *payload = l->payload;
+    return FERRY_OK;
+}
+
+/* Waits (BLOCK) or fails (try) until every connection has room. */
+static int wait_for_room(ferry_pub *pub, int try_only)
+{
+    uint64_t start = 0, next_probe = 0;
+    unsigned spins = 0;
+    for (;;) {
+        int rc = refresh_if_needed(pub);
+        if (rc)
+            return rc;
+        struct pub_conn *full = NULL;
+        uint32_t full_slot = 0;
+        for (uint32_t i = 0; i < pub->nactive && !full; i++) {
+            struct pub_conn *pc = &pub->conns[pub->active[i]];
+            if (!has_room(pub, pc)) {
+                full = pc;
+                full_slot = pub->active[i];
+            }
+        }
+        if (!full)
+            return FERRY_OK;
+        if (try_only)
+            return fy_fail(FERRY_EAGAIN, "publisher on \"%s\": a subscriber's queue is full", pub->svc.name);
+        /* Spin briefly, then yield, then sleep: an active subscriber frees
+         * room within microseconds, an idle one should not cost a core. */
+        uint64_t now = fy_os_now_ns();
+        if (start == 0)
+            start = next_probe = now;
+        if (spins < 1000)
+            spins++;
+        else if (now - start < 1000000)
+            fy_os_yield();
+        else
+            fy_os_sleep_ns(50000);
+        if (now >= next_probe + 10000000) {
+            /* Every 10 ms: is the subscriber we wait for still alive? */
+            next_probe = now;
+            struct fy_slot *ss = fy_sub_slot(pub->svc.hdr, &pub->svc.geo, full_slot);
+            if (!fy_node_alive(pub->svc.domain, atomic_load_explicit(&ss->owner, memory_order_relaxed)) &&
+                fy_service_lock(&pub->svc) == FERRY_OK) {
+                fy_service_reap(&pub->svc);
+                fy_service_unlock(&pub->svc);
+            }
+        }
+    }
+}
+
+static int send_loan(ferry_pub *pub, void *payload, int try_only)
+{
+    if (!pub || !payload)
+        return fy_fail(FERRY_EINVAL, "ferry_pub_send: %s is NULL", pub ? "payload" : "pub");
+    struct pub_loan *l = find_loan(pub, payload);
+    if (!l)
+        return fy_fail(FERRY_EINVAL,
+                       "ferry_pub_send on \"%s\": %p is not a loan of this publisher (sent or discarded already?)",
+                       pub->svc.name, payload);
+    int rc;
+    if (pub->svc.cfg.overflow == FERRY_OVERFLOW_BLOCK) {
+        rc = wait_for_room(pub, try_only);
+        if (rc == FERRY_EAGAIN)
+            return rc; /* the caller keeps the loan */
+    } else {
+        rc = refresh_if_needed(pub);
+    }
+    if (rc) {
+        end_loan(pub, l);
+        return rc;
+    }
+    uint32_t chunk = l->chunk;
+    struct fy_chunk_header *ch = (struct fy_chunk_header *)fy_chunk_base(pub->data, &pub->svc.geo, chunk);
+    ch->sequence = ++pub->seq;
+    ch->timestamp_ns = pub->timestamps ? fy_os_now_ns() : 0;
+    ch->publisher_id = pub->id;
+    ch->size = l->size;
+    for (uint32_t i = 0; i < pub->nactive; i++) {
+        struct pub_conn *pc = &pub->conns[pub->active[i]];
+        if (pub->svc.cfg.overflow == FERRY_OVERFLOW_DROP_OLDEST && !make_room(pub, pc))
+            continue;
+        put(pub, pc, chunk, l->size);
+    }
+    if (pub->svc.cfg.history) {
+        uint32_t h = pub->svc.cfg.history;
+        if (pub->hist_count == h) {
+            unref(pub, pub->history[pub->hist_first]);
+            pub->hist_first = (pub->hist_first + 1) % h;
+            pub->hist_count--;
+        }
+        pub->history[(pub->hist_first + pub->hist_count) % h] = chunk;
+        pub->hist_count++;
+        pub->refs[chunk]++;
+    }
+    pub->sent++;
+    end_loan(pub, l);
+    return FERRY_OK;
+}
+
+int ferry_pub_send(ferry_pub *pub, void *payload) { return send_loan(pub, payload, 0); }
+
+int ferry_pub_try_send(ferry_pub *pub, void *payload) { return send_loan(pub, payload, 1); }
+
+int ferry_pub_send_copy(ferry_pub *pub, const void *data, size_t size)
+{
+    if (!data)
+        return fy_fail(FERRY_EINVAL, "ferry_pub_send_copy: data is NULL");
+    void *p;
+    int rc = ferry_pub_loan(pub, size, &p);
+    if (rc)
+        return rc;
+    memcpy(p, data, size);
+    return ferry_pub_send(pub, p);
+}
+
+void ferry_pub_discard(ferry_pub *pub, void *payload)
+{
+    struct pub_loan *l = pub && payload ? find_loan(pub, payload) : NULL;
+    if (!l) {
+        fy_fail(FERRY_EINVAL, "ferry_pub_discard: %p is not a loan of this publisher", payload);
+        return;
+    }
+    end_loan(pub, l);
+    fy_ok();
+}
+
+int ferry_pub_update(ferry_pub *pub)
+{
+    if (!pub)
+        return fy_fail(FERRY_EINVAL, "ferry_pub_update: pub is NULL");
+    int rc = refresh(pub);
+    if (rc == FERRY_OK)
+        drain_all(pub);
+    return rc;
+}
+
+int ferry_pub_stats_get(const ferry_pub *pub, ferry_pub_stats *st)
+{
+    if (!pub || !st)
+        return fy_fail(FERRY_EINVAL, "ferry_pub_stats_get: %s is NULL", pub ? "stats" : "pub");
+    st->sent = pub->sent;
+    st->subscribers = pub->nactive;
+    st->loans = pub->nloans;
+    return FERRY_OK;
+}
+
+uint64_t ferry_pub_id(const ferry_pub *pub) { return pub ? pub->id : 0; }
+
+void ferry_pub_close(ferry_pub *pub)
+{
+    if (!pub)
+        return;
+    fy_node_remove_port(pub->node, &pub->link);
+    const struct fy_svc_geometry g = pub->svc.geo;
+    uint32_t max_subs = pub->svc.cfg.max_subscribers;
+    fy_service_leave(&pub->svc, FY_PORT_PUB, pub->slot, pub->gen);
+    fy_os_unmap(pub->data, g.data_size);
+    fy_os_close(pub->data_fd);
+    for (uint32_t s = 0; s < max_subs; s++) {
+        free(pub->conns[s].held);
+        free(pub->conns[s].shadow);
+    }
+    free(pub->conns);
+    free(pub->active);
+    free(pub->refs);
+    free(pub->free_stack);
+    free(pub->loans);
+    free(pub->history);
+    free(pub);
+}

@@ -1,0 +1,367 @@
+/*
+ * The subscriber: maps each publisher's data segment read-only, takes
+ * entries from its submit rings and hands chunk indices back on release.
+ * It never trusts an index or a size it reads: both are checked against the
+ * geometry it validated when it opened the service.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/node.h"
+#include "os/os.h"
+#include "pubsub/pubsub.h"
+#include "queue/ring.h"
+#include "service/service.h"
+
+/* A publisher data segment, mapped read-only. Lives while connected or while
+ * a taken sample points into it. */
+struct sub_map {
+    struct sub_map *next;
+    char *base;
+    uint32_t pub_slot, pub_gen;
+    uint32_t held;
+    int connected;
+};
+
+struct sub_conn {
+    int connected;
+    int closing; /* the publisher is gone: read what is queued, then let go */
+    uint64_t link;
+    struct fy_conn *shm;
+    _Atomic uint64_t *submit;
+    _Atomic uint64_t *ret;
+    uint64_t ret_tail;
+    struct sub_map *map;
+};
+
+struct sub_held {
+    const void *payload;
+    struct sub_map *map;
+    uint64_t link;
+    uint32_t pub_slot;
+    uint32_t chunk;
+    uint32_t size;
+};
+
+struct ferry_sub {
+    struct fy_port_link link;
+    ferry_node *node;
+    struct fy_service svc;
+    uint32_t slot, gen;
+    uint64_t id;
+    uint64_t seen_epoch;
+    struct sub_conn *conns; /* [max_publishers] */
+    uint32_t *active;
+    uint32_t nactive;
+    uint32_t next; /* round robin over active */
+    struct sub_held *held;
+    uint32_t nheld;
+    struct sub_map *maps;
+    uint64_t received;
+    uint64_t lost_before; /* dropped counts of connections that ended */
+    uint64_t sub_mask, ret_mask;
+    unsigned sub_log2, ret_log2;
+};
+
+static void map_release(ferry_sub *sub, struct sub_map *m)
+{
+    if (m->held || m->connected)
+        return;
+    for (struct sub_map **pp = &sub->maps; *pp; pp = &(*pp)->next) {
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    }
+    fy_os_unmap(m->base, sub->svc.geo.data_size);
+    free(m);
+}
+
+static int map_publisher(ferry_sub *sub, uint32_t p, uint32_t gen, struct sub_map **out)
+{
+    char path[FY_PATH_MAX];
+    fy_path_pub_data(path, sub->svc.domain, sub->svc.hash, p, gen);
+    int fd = fy_os_open(path, 0);
+    if (fd < 0)
+        return fd;
+    const struct fy_svc_geometry *g = &sub->svc.geo;
+    int64_t size = fy_os_size(fd);
+    char *base = size == (int64_t)g->data_size ? fy_os_map(fd, g->data_size, 0) : NULL;
+    fy_os_close(fd);
+    if (!base)
+        return fy_fail(FERRY_ECORRUPT, "publisher data %s has %lld bytes, expected %llu", path, (long long)size,
+                       (unsigned long long)g->data_size);
+    const struct fy_data_header *dh = (const struct fy_data_header *)base;
+    if (dh->magic != FY_MAGIC_DATA || dh->chunk_count != g->chunk_count || dh->chunk_stride != g->chunk_stride ||
+        dh->payload_offset != g->payload_offset) {
+        fy_os_unmap(base, g->data_size);
+        return fy_fail(FERRY_ECORRUPT, "publisher data %s does not match its service's layout", path);
+    }
+    struct sub_map *m = calloc(1, sizeof *m);
+    if (!m) {
+        fy_os_unmap(base, g->data_size);
+        return fy_fail(FERRY_ENOMEM, "subscriber: out of memory");
+    }
+    m->base = base;
+    m->pub_slot = p;
+    m->pub_gen = gen;
+    m->connected = 1;
+    m->next = sub->maps;
+    sub->maps = m;
+    *out = m;
+    return FERRY_OK;
+}
+
+static void conn_drop(ferry_sub *sub, struct sub_conn *sc)
+{
+    if (!sc->connected)
+        return;
+    sub->lost_before += atomic_load_explicit(&sc->shm->dropped, memory_order_relaxed);
+    sc->connected = 0;
+    sc->map->connected = 0;
+    map_release(sub, sc->map);
+    sc->map = NULL;
+}
+
+/* Under the service lock: brings the connections in line with the links the
+ * publishers have set for this subscriber. */
+static int refresh(ferry_sub *sub)
+{
+    int rc = fy_service_lock(&sub->svc);
+    if (rc)
+        return rc;
+    struct fy_svc_header *h = sub->svc.hdr;
+    const struct fy_svc_geometry *g = &sub->svc.geo;
+    sub->seen_epoch = atomic_load_explicit(&fy_sub_slot(h, g, sub->slot)->epoch, memory_order_acquire);
+    sub->nactive = 0;
+    for (uint32_t p = 0; p < sub->svc.cfg.max_publishers; p++) {
+        struct fy_slot *ps = fy_pub_slot(h, g, p);
+        uint32_t st = atomic_load_explicit(&ps->state, memory_order_acquire);
+        uint32_t pgen = atomic_load_explicit(&ps->gen, memory_order_relaxed);
+        struct fy_conn *c = fy_conn_at(h, g, sub->svc.cfg.max_subscribers, p, sub->slot);
+        uint64_t link = atomic_load_explicit(&c->link, memory_order_acquire);
+        struct sub_conn *sc = &sub->conns[p];
+        int linked = st != FY_SLOT_FREE && link == fy_link_make(pgen, sub->gen);
+        if (sc->connected && (!linked || sc->link != link))
+            conn_drop(sub, sc);
+        if (linked && !sc->connected) {
+            struct sub_map *m = NULL;
+            if (map_publisher(sub, p, pgen, &m) != FERRY_OK)
+                continue; /* its samples cannot be read; they count as lost */
+            sc->connected = 1;
+            sc->link = link;
+            sc->shm = c;
+            sc->submit = fy_conn_submit(c);
+            sc->ret = fy_conn_ret(c, g);
+            sc->ret_tail = 0; /* the publisher emptied the return ring when it linked */
+            sc->map = m;
+        }
+        if (sc->connected) {
+            sc->closing = st != FY_SLOT_ACTIVE;
+            sub->active[sub->nactive++] = p;
+        }
+    }
+    fy_service_unlock(&sub->svc);
+    return FERRY_OK;
+}
+
+int ferry_sub_open(ferry_sub **out, ferry_node *node, const char *service, const ferry_pubsub_opts *opts)
+{
+    if (!out)
+        return fy_fail(FERRY_EINVAL, "ferry_sub_open: sub is NULL");
+    *out = NULL;
+    if (!node)
+        return fy_fail(FERRY_EINVAL, "ferry_sub_open: node is NULL: open one with ferry_node_open");
+    int rc = fy_service_name_check(service);
+    struct fy_svc_config cfg;
+    if (rc || (rc = fy_config_from_opts(&cfg, opts)) != FERRY_OK)
+        return rc;
+    ferry_sub *sub = calloc(1, sizeof *sub);
+    if (!sub)
+        return fy_fail(FERRY_ENOMEM, "ferry_sub_open: out of memory");
+    sub->node = node;
+    sub->id = fy_os_random64();
+    struct fy_opener who = fy_node_opener(node);
+    rc = fy_service_join(&sub->svc, &who, service, &cfg, FY_PORT_SUB, sub->id, &sub->slot, &sub->gen);
+    if (rc) {
+        free(sub);
+        return rc;
+    }
+    const struct fy_svc_geometry *g = &sub->svc.geo;
+    sub->sub_log2 = fy_log2(g->sub_ring_size);
+    sub->sub_mask = g->sub_ring_size - 1;
+    sub->ret_log2 = fy_log2(g->ret_ring_size);
+    sub->ret_mask = g->ret_ring_size - 1;
+    sub->conns = calloc(sub->svc.cfg.max_publishers, sizeof *sub->conns);
+    sub->active = calloc(sub->svc.cfg.max_publishers, sizeof *sub->active);
+    sub->held = calloc(sub->svc.cfg.max_borrowed, sizeof *sub->held);
+    if (!sub->conns || !sub->active || !sub->held) {
+        fy_service_leave(&sub->svc, FY_PORT_SUB, sub->slot, sub->gen);
+        free(sub->conns);
+        free(sub->active);
+        free(sub->held);
+        free(sub);
+        return fy_fail(FERRY_ENOMEM, "ferry_sub_open: out of memory");
+    }
+    /* Force a first refresh on the first take. */
+    sub->seen_epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, g, sub->slot)->epoch, memory_order_relaxed) - 1;
+    fy_node_add_port(node, &sub->link, FY_PORT_SUB);
+    *out = sub;
+    return FERRY_OK;
+}
+
+/* The publisher of sc is gone and sc is empty: let the publisher's segment
+ * go if no other subscriber needs it, and forget the connection. */
+static void finish_closing(ferry_sub *sub, uint32_t p)
+{
+    if (fy_service_lock(&sub->svc) == FERRY_OK) {
+        fy_service_orphan_try_free(&sub->svc, p);
+        fy_service_unlock(&sub->svc);
+    }
+    conn_drop(sub, &sub->conns[p]);
+    for (uint32_t i = 0; i < sub->nactive; i++) {
+        if (sub->active[i] == p) {
+            sub->active[i] = sub->active[--sub->nactive];
+            break;
+        }
+    }
+}
+
+int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size)
+{
+    if (!sub || !payload)
+        return fy_fail(FERRY_EINVAL, "ferry_sub_take: %s is NULL", sub ? "payload" : "sub");
+    *payload = NULL;
+    if (sub->nheld == sub->svc.cfg.max_borrowed)
+        return fy_fail(FERRY_ELIMIT,
+                       "subscriber on \"%s\" holds %u samples (max_borrowed): release one before taking more",
+                       sub->svc.name, sub->nheld);
+    /* Acquire pairs with the publisher's release after it (re)linked us. */
+    uint64_t epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, &sub->svc.geo, sub->slot)->epoch,
+                                          memory_order_acquire);
+    if (epoch != sub->seen_epoch) {
+        int rc = refresh(sub);
+        if (rc)
+            return rc;
+    }
+    uint32_t i = sub->next < sub->nactive ? sub->next : 0;
+    for (uint32_t k = 0; k < sub->nactive; k++, i = i + 1 < sub->nactive ? i + 1 : 0) {
+        uint32_t p = sub->active[i];
+        struct sub_conn *sc = &sub->conns[p];
+        uint64_t e;
+        if (!fy_submit_take(sc->submit, &sc->shm->head, sub->sub_mask, sub->sub_log2, &e)) {
+            if (sc->closing) {
+                finish_closing(sub, p);
+                /* The slot at i now holds another publisher: start over. */
+                return sub->nactive ? ferry_sub_take(sub, payload, size) : FERRY_EAGAIN;
+            }
+            continue;
+        }
+        uint32_t chunk = fy_entry_chunk(e), sz = fy_entry_size(e);
+        if (chunk >= sub->svc.geo.chunk_count || sz == 0 || sz > sub->svc.cfg.max_payload)
+            return fy_fail(FERRY_ECORRUPT,
+                           "subscriber on \"%s\": a publisher queued chunk %u of size %u, outside its segment",
+                           sub->svc.name, chunk, sz);
+        struct sub_held *hd = &sub->held[sub->nheld++];
+        hd->payload = fy_chunk_base(sc->map->base, &sub->svc.geo, chunk) + sub->svc.geo.payload_offset;
+        hd->map = sc->map;
+        hd->link = sc->link;
+        hd->pub_slot = p;
+        hd->chunk = chunk;
+        hd->size = sz;
+        sc->map->held++;
+        sub->received++;
+        sub->next = i + 1; /* round robin across publishers */
+        *payload = hd->payload;
+        if (size)
+            *size = sz;
+        return FERRY_OK;
+    }
+    return FERRY_EAGAIN;
+}
+
+static struct sub_held *find_held(const ferry_sub *sub, const void *payload)
+{
+    for (uint32_t i = 0; i < sub->nheld; i++)
+        if (sub->held[i].payload == payload)
+            return &sub->held[i];
+    return NULL;
+}
+
+int ferry_sub_sample_info(const ferry_sub *sub, const void *payload, ferry_sample_info *info)
+{
+    if (!sub || !payload || !info)
+        return fy_fail(FERRY_EINVAL, "ferry_sub_sample_info: an argument is NULL");
+    const struct sub_held *hd = find_held(sub, payload);
+    if (!hd)
+        return fy_fail(FERRY_EINVAL, "ferry_sub_sample_info: %p is not a sample taken from this subscriber", payload);
+    const struct fy_chunk_header *ch =
+        (const struct fy_chunk_header *)fy_chunk_base(hd->map->base, &sub->svc.geo, hd->chunk);
+    info->sequence = ch->sequence;
+    info->timestamp_ns = ch->timestamp_ns;
+    info->publisher_id = ch->publisher_id;
+    info->size = hd->size;
+    return FERRY_OK;
+}
+
+void ferry_sub_release(ferry_sub *sub, const void *payload)
+{
+    struct sub_held *hd = sub && payload ? find_held(sub, payload) : NULL;
+    if (!hd) {
+        fy_fail(FERRY_EINVAL, "ferry_sub_release: %p is not a sample taken from this subscriber (released twice?)",
+                payload);
+        return;
+    }
+    struct sub_conn *sc = &sub->conns[hd->pub_slot];
+    if (sc->connected && sc->link == hd->link) {
+        fy_ring_put(sc->ret, sub->ret_mask, sub->ret_log2, sc->ret_tail, hd->chunk, 0);
+        sc->ret_tail++;
+    }
+    struct sub_map *m = hd->map;
+    *hd = sub->held[--sub->nheld];
+    m->held--;
+    map_release(sub, m);
+    fy_ok();
+}
+
+int ferry_sub_stats_get(ferry_sub *sub, ferry_sub_stats *st)
+{
+    if (!sub || !st)
+        return fy_fail(FERRY_EINVAL, "ferry_sub_stats_get: %s is NULL", sub ? "stats" : "sub");
+    uint64_t epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, &sub->svc.geo, sub->slot)->epoch,
+                                          memory_order_acquire);
+    if (epoch != sub->seen_epoch) {
+        int rc = refresh(sub);
+        if (rc)
+            return rc;
+    }
+    st->received = sub->received;
+    st->lost = sub->lost_before;
+    for (uint32_t i = 0; i < sub->nactive; i++)
+        st->lost += atomic_load_explicit(&sub->conns[sub->active[i]].shm->dropped, memory_order_relaxed);
+    st->publishers = sub->nactive;
+    st->borrowed = sub->nheld;
+    return FERRY_OK;
+}
+
+void ferry_sub_close(ferry_sub *sub)
+{
+    if (!sub)
+        return;
+    fy_node_remove_port(sub->node, &sub->link);
+    /* Samples still held are taken back by their publishers when they see
+     * this slot freed; the mappings go with this process's view. */
+    fy_service_leave(&sub->svc, FY_PORT_SUB, sub->slot, sub->gen);
+    struct sub_map *m = sub->maps;
+    while (m) {
+        struct sub_map *next = m->next;
+        fy_os_unmap(m->base, sub->svc.geo.data_size);
+        free(m);
+        m = next;
+    }
+    free(sub->conns);
+    free(sub->active);
+    free(sub->held);
+    free(sub);
+}

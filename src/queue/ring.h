@@ -1,0 +1,106 @@
+/*
+ * The two rings of a connection, in shared memory. Positions are 64-bit
+ * counters that never wrap in practice; a slot is ring[pos & (size - 1)].
+ *
+ * Entries carry a "turn" (the position's lap number, top bit always set) so
+ * that a consumer learns an entry is ready from the entry itself: it never
+ * reads the producer's tail, and one cache line carries the hand-off.
+ *
+ *   bits 63..48  turn = ((pos >> log2size) & 0x7fff) | 0x8000  (never 0)
+ *   bits 47..32  chunk index
+ *   bits 31..0   payload size (submit ring) / 0 (return ring)
+ *
+ * Submit ring: one producer (the publisher), one consumer (the subscriber).
+ * The producer may also take back the oldest entry of a full ring
+ * (DROP_OLDEST), so head is advanced with a CAS by both.
+ * Orderings, every acquire/release pair:
+ *   - producer store(entry, release)   -> consumer load(entry, acquire):
+ *     the chunk header and payload written before the send are visible.
+ *   - consumer CAS(head, release)      -> producer load(head, acquire):
+ *     the consumer's read of the entry happened before the producer may
+ *     overwrite that slot one lap later.
+ * Return ring: one producer (the subscriber), one consumer (the publisher);
+ * same entry pairing. It never overflows because the publisher keeps at most
+ * queue_capacity + max_borrowed chunks outstanding per connection and the
+ * ring has at least that many slots.
+ */
+#ifndef FY_QUEUE_RING_H
+#define FY_QUEUE_RING_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+static inline uint64_t fy_turn(uint64_t pos, unsigned log2size)
+{
+    return ((pos >> log2size) & 0x7fffu) | 0x8000u;
+}
+
+static inline uint64_t fy_entry_make(uint64_t pos, unsigned log2size, uint32_t chunk, uint32_t size)
+{
+    return (fy_turn(pos, log2size) << 48) | ((uint64_t)(chunk & 0xffffu) << 32) | size;
+}
+
+static inline int fy_entry_is(uint64_t entry, uint64_t pos, unsigned log2size)
+{
+    return (entry >> 48) == fy_turn(pos, log2size);
+}
+
+static inline uint32_t fy_entry_chunk(uint64_t entry) { return (uint32_t)((entry >> 32) & 0xffffu); }
+static inline uint32_t fy_entry_size(uint64_t entry) { return (uint32_t)entry; }
+
+/* Producer side: publish one entry at pos. */
+static inline void fy_ring_put(_Atomic uint64_t *ring, uint64_t mask, unsigned log2size, uint64_t pos,
+                               uint32_t chunk, uint32_t size)
+{
+    atomic_store_explicit(&ring[pos & mask], fy_entry_make(pos, log2size, chunk, size), memory_order_release);
+}
+
+/* Consumer side of the submit ring: 1 and *entry when an entry was taken,
+ * 0 when empty. Retries when the producer took the oldest entry meanwhile. */
+static inline int fy_submit_take(_Atomic uint64_t *ring, _Atomic uint64_t *head, uint64_t mask, unsigned log2size,
+                                 uint64_t *entry)
+{
+    /* Relaxed: head is written by this consumer, except for the producer's
+     * CAS, which the CAS below detects. */
+    uint64_t h = atomic_load_explicit(head, memory_order_relaxed);
+    for (;;) {
+        uint64_t e = atomic_load_explicit(&ring[h & mask], memory_order_acquire);
+        if (!fy_entry_is(e, h, log2size))
+            return 0;
+        if (atomic_compare_exchange_weak_explicit(head, &h, h + 1, memory_order_release, memory_order_relaxed)) {
+            *entry = e;
+            return 1;
+        }
+        /* h now holds the new head: the producer took the oldest entry. */
+    }
+}
+
+/* Consumer side of the return ring (single consumer, no CAS). */
+static inline int fy_ret_take(_Atomic uint64_t *ring, uint64_t *pos, uint64_t mask, unsigned log2size,
+                              uint32_t *chunk)
+{
+    uint64_t e = atomic_load_explicit(&ring[*pos & mask], memory_order_acquire);
+    if (!fy_entry_is(e, *pos, log2size))
+        return 0;
+    *chunk = fy_entry_chunk(e);
+    (*pos)++;
+    return 1;
+}
+
+static inline unsigned fy_log2(uint64_t pow2)
+{
+    unsigned n = 0;
+    while ((1ull << n) < pow2)
+        n++;
+    return n;
+}
+
+static inline uint64_t fy_pow2_at_least(uint64_t v)
+{
+    uint64_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+#endif

@@ -1,0 +1,337 @@
+#include "service/registry.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "os/os.h"
+#include "service/naming.h"
+#include "service/service.h"
+#include "shm/layout.h"
+
+/* A temporary object older than this whose creator holds no lock on it was
+ * left by a process that died while creating it. */
+#define FY_TEMP_STALE_S 5
+
+int fy_node_alive(const char *domain, uint64_t id)
+{
+    if (id == 0)
+        return 0;
+    char path[FY_PATH_MAX];
+    fy_path_node(path, domain, id);
+    int fd = fy_os_open(path, 0);
+    if (fd < 0)
+        return 0;
+    int locked_by_other = fy_os_lock_try(fd);
+    fy_os_close(fd); /* closing drops the lock if we just took it */
+    return locked_by_other != 0;
+}
+
+int fy_node_file_create(const char *domain, uint64_t id, const char *name, unsigned mode, long group)
+{
+    char tmp[FY_PATH_MAX], path[FY_PATH_MAX];
+    fy_path_temp(tmp, domain, id);
+    fy_path_node(path, domain, id);
+    int fd = fy_os_create(tmp, mode, group);
+    if (fd < 0)
+        return fd;
+    /* Locked before it gets its real name: a prober never sees it unlocked. */
+    struct fy_node_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.magic = FY_MAGIC_NODE;
+    rec.id = id;
+    rec.pid = fy_os_pid();
+    rec.uid = fy_os_uid();
+    rec.created_ns = fy_os_now_ns();
+    snprintf(rec.name, sizeof rec.name, "%s", name);
+    int rc = FERRY_OK;
+    if (fy_os_lock_try(fd) != 0)
+        rc = fy_fail(FERRY_ESYSTEM, "cannot lock node file %s", tmp);
+    else if (pwrite(fd, &rec, sizeof rec, 0) != (ssize_t)sizeof rec)
+        rc = fy_fail(FERRY_ENOSPC, "cannot write node file %s: is %s full?", tmp, fy_os_shm_dir());
+    else if ((rc = fy_os_publish(tmp, path)) == 1)
+        rc = fy_fail(FERRY_ESYSTEM, "node id collision on %s", path);
+    if (rc != FERRY_OK) {
+        fy_os_unlink(tmp);
+        fy_os_close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+void fy_node_file_remove(const char *domain, uint64_t id, int fd)
+{
+    char path[FY_PATH_MAX];
+    fy_path_node(path, domain, id);
+    fy_os_unlink(path);
+    fy_os_close(fd);
+}
+
+/* ---- cleanup ------------------------------------------------------------ */
+
+struct sweep {
+    const char *domain;
+    char prefix[FY_PATH_MAX];
+    unsigned removed;
+};
+
+static void full_path(char *out, const char *name) { snprintf(out, FY_PATH_MAX, "%s/%s", fy_os_shm_dir(), name); }
+
+/* "ferry.D.s.<16 hex>" exactly: a service segment. */
+static int parse_service(const struct sweep *sw, const char *name, uint64_t *hash)
+{
+    size_t pl = strlen(sw->prefix);
+    if (strncmp(name + pl, "s.", 2) != 0)
+        return 0;
+    const char *hex = name + pl + 2;
+    if (strlen(hex) != 16 || strspn(hex, "0123456789abcdef") != 16)
+        return 0;
+    *hash = strtoull(hex, NULL, 16);
+    return 1;
+}
+
+/* "ferry.D.s.<16 hex>.p<slot>.<gen>": a publisher data segment. */
+static int parse_pub_data(const struct sweep *sw, const char *name, uint64_t *hash, uint32_t *slot, uint32_t *gen)
+{
+    size_t pl = strlen(sw->prefix);
+    if (strncmp(name + pl, "s.", 2) != 0)
+        return 0;
+    const char *hex = name + pl + 2;
+    if (strspn(hex, "0123456789abcdef") != 16)
+        return 0;
+    unsigned s, g;
+    char tail;
+    if (sscanf(hex + 16, ".p%u.%u%c", &s, &g, &tail) != 2)
+        return 0;
+    *hash = strtoull(hex, NULL, 16);
+    *slot = s;
+    *gen = g;
+    return 1;
+}
+
+static int sweep_service(const char *name, void *user)
+{
+    struct sweep *sw = user;
+    uint64_t hash;
+    if (!parse_service(sw, name, &hash))
+        return 0;
+    char path[FY_PATH_MAX];
+    full_path(path, name);
+    struct fy_service svc;
+    if (fy_service_attach(&svc, sw->domain, path) != FERRY_OK)
+        return 0; /* gone meanwhile, foreign or damaged: left for a person to look at */
+    if (fy_service_lock(&svc) == FERRY_OK) {
+        sw->removed += fy_service_reap(&svc);
+        fy_service_unlock(&svc);
+    }
+    fy_service_unmap(&svc);
+    return 0;
+}
+
+static int sweep_pub_data(const char *name, void *user)
+{
+    struct sweep *sw = user;
+    uint64_t hash;
+    uint32_t slot, gen;
+    if (!parse_pub_data(sw, name, &hash, &slot, &gen))
+        return 0;
+    char path[FY_PATH_MAX], svc_path[FY_PATH_MAX];
+    full_path(path, name);
+    fy_path_service(svc_path, sw->domain, hash);
+    struct fy_service svc;
+    int keep = 0;
+    int rc = fy_service_attach(&svc, sw->domain, svc_path);
+    if (rc == FERRY_OK) {
+        if (slot < svc.cfg.max_publishers) {
+            struct fy_slot *ps = fy_pub_slot(svc.hdr, &svc.geo, slot);
+            keep = atomic_load_explicit(&ps->state, memory_order_acquire) != FY_SLOT_FREE &&
+                   atomic_load_explicit(&ps->gen, memory_order_relaxed) == gen;
+        }
+        fy_service_unmap(&svc);
+    } else if (rc != FERRY_ENOTFOUND) {
+        keep = 1; /* cannot tell: do not guess */
+    }
+    if (!keep && fy_os_unlink(path) == 0)
+        sw->removed++;
+    return 0;
+}
+
+static int sweep_node(const char *name, void *user)
+{
+    struct sweep *sw = user;
+    size_t pl = strlen(sw->prefix);
+    if (strncmp(name + pl, "n.", 2) != 0)
+        return 0;
+    char path[FY_PATH_MAX];
+    full_path(path, name);
+    int fd = fy_os_open(path, 0);
+    if (fd < 0)
+        return 0;
+    if (fy_os_lock_try(fd) == 0 && fy_os_unlink(path) == 0)
+        sw->removed++;
+    fy_os_close(fd);
+    return 0;
+}
+
+static int sweep_temp(const char *name, void *user)
+{
+    struct sweep *sw = user;
+    size_t pl = strlen(sw->prefix);
+    if (strncmp(name + pl, "t.", 2) != 0)
+        return 0;
+    char path[FY_PATH_MAX];
+    full_path(path, name);
+    int fd = fy_os_open(path, 0);
+    if (fd < 0)
+        return 0;
+    if (fy_os_lock_try(fd) == 0 && fy_os_age_s(path) >= FY_TEMP_STALE_S && fy_os_unlink(path) == 0)
+        sw->removed++;
+    fy_os_close(fd);
+    return 0;
+}
+
+int fy_domain_cleanup(const char *domain, unsigned *removed)
+{
+    struct sweep sw;
+    memset(&sw, 0, sizeof sw);
+    sw.domain = domain;
+    fy_name_prefix(sw.prefix, domain);
+    /* Order: free the slots of dead nodes first (which may remove services
+     * and data segments), then data segments nothing refers to, then the
+     * node files themselves, then abandoned temporaries. */
+    int rc = fy_os_list(sw.prefix, sweep_service, &sw);
+    if (rc == FERRY_OK)
+        rc = fy_os_list(sw.prefix, sweep_pub_data, &sw);
+    if (rc == FERRY_OK)
+        rc = fy_os_list(sw.prefix, sweep_node, &sw);
+    if (rc == FERRY_OK)
+        rc = fy_os_list(sw.prefix, sweep_temp, &sw);
+    if (removed)
+        *removed = sw.removed;
+    return rc;
+}
+
+int ferry_cleanup(const char *domain, unsigned *removed)
+{
+    char dom[FERRY_DOMAIN_MAX + 1];
+    if (removed)
+        *removed = 0;
+    int rc = fy_domain_resolve(domain, dom);
+    if (rc)
+        return rc;
+    return fy_domain_cleanup(dom, removed);
+}
+
+/* ---- listing ------------------------------------------------------------ */
+
+struct list_ctx {
+    struct sweep sw;
+    ferry_service_cb service_cb;
+    ferry_node_cb node_cb;
+    void *user;
+};
+
+static int list_service(const char *name, void *user)
+{
+    struct list_ctx *lc = user;
+    uint64_t hash;
+    if (!parse_service(&lc->sw, name, &hash))
+        return 0;
+    char path[FY_PATH_MAX];
+    full_path(path, name);
+    struct fy_service svc;
+    if (fy_service_attach(&svc, lc->sw.domain, path) != FERRY_OK)
+        return 0;
+    ferry_service_info info;
+    memset(&info, 0, sizeof info);
+    snprintf(info.name, sizeof info.name, "%s", svc.name);
+    info.pattern = (ferry_pattern)svc.cfg.pattern;
+    snprintf(info.type_name, sizeof info.type_name, "%s", svc.cfg.type_name);
+    ferry_pubsub_opts *o = &info.opts;
+    o->type_name = info.type_name;
+    o->max_payload = svc.cfg.max_payload;
+    o->alignment = svc.cfg.alignment;
+    o->history = svc.cfg.history;
+    o->queue_capacity = svc.cfg.queue_capacity;
+    o->max_publishers = svc.cfg.max_publishers;
+    o->max_subscribers = svc.cfg.max_subscribers;
+    o->max_loans = svc.cfg.max_loans;
+    o->max_borrowed = svc.cfg.max_borrowed;
+    o->overflow = (ferry_overflow)svc.cfg.overflow;
+    for (uint32_t p = 0; p < svc.cfg.max_publishers; p++)
+        if (atomic_load_explicit(&fy_pub_slot(svc.hdr, &svc.geo, p)->state, memory_order_acquire) == FY_SLOT_ACTIVE)
+            info.publishers++;
+    for (uint32_t s = 0; s < svc.cfg.max_subscribers; s++)
+        if (atomic_load_explicit(&fy_sub_slot(svc.hdr, &svc.geo, s)->state, memory_order_acquire) == FY_SLOT_ACTIVE)
+            info.subscribers++;
+    int removed = svc.hdr->removed;
+    fy_service_unmap(&svc);
+    if (removed)
+        return 0;
+    return lc->service_cb(&info, lc->user) ? 1 : 0;
+}
+
+static int list_node(const char *name, void *user)
+{
+    struct list_ctx *lc = user;
+    size_t pl = strlen(lc->sw.prefix);
+    if (strncmp(name + pl, "n.", 2) != 0)
+        return 0;
+    char path[FY_PATH_MAX];
+    full_path(path, name);
+    int fd = fy_os_open(path, 0);
+    if (fd < 0)
+        return 0;
+    struct fy_node_record rec;
+    ssize_t n = pread(fd, &rec, sizeof rec, 0);
+    int lock = fy_os_lock_try(fd);
+    fy_os_close(fd);
+    if (n != (ssize_t)sizeof rec || rec.magic != FY_MAGIC_NODE)
+        return 0;
+    ferry_node_info info;
+    memset(&info, 0, sizeof info);
+    rec.name[sizeof rec.name - 1] = '\0';
+    snprintf(info.name, sizeof info.name, "%s", rec.name);
+    info.id = rec.id;
+    info.pid = (long)rec.pid;
+    info.uid = (long)rec.uid;
+    info.alive = lock == 1;
+    return lc->node_cb(&info, lc->user) ? 1 : 0;
+}
+
+int ferry_service_list(const char *domain, ferry_service_cb cb, void *user)
+{
+    if (!cb)
+        return fy_fail(FERRY_EINVAL, "ferry_service_list: callback is NULL");
+    struct list_ctx lc;
+    memset(&lc, 0, sizeof lc);
+    char dom[FERRY_DOMAIN_MAX + 1];
+    int rc = fy_domain_resolve(domain, dom);
+    if (rc)
+        return rc;
+    lc.sw.domain = dom;
+    fy_name_prefix(lc.sw.prefix, dom);
+    lc.service_cb = cb;
+    lc.user = user;
+    return fy_os_list(lc.sw.prefix, list_service, &lc);
+}
+
+int ferry_node_list(const char *domain, ferry_node_cb cb, void *user)
+{
+    if (!cb)
+        return fy_fail(FERRY_EINVAL, "ferry_node_list: callback is NULL");
+    struct list_ctx lc;
+    memset(&lc, 0, sizeof lc);
+    char dom[FERRY_DOMAIN_MAX + 1];
+    int rc = fy_domain_resolve(domain, dom);
+    if (rc)
+        return rc;
+    lc.sw.domain = dom;
+    fy_name_prefix(lc.sw.prefix, dom);
+    lc.node_cb = cb;
+    lc.user = user;
+    return fy_os_list(lc.sw.prefix, list_node, &lc);
+}

@@ -1,0 +1,527 @@
+#include "service/service.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "os/os.h"
+#include "queue/ring.h"
+#include "service/registry.h"
+
+/* How long a structural operation waits for another process's lock. */
+#define FY_LOCK_TIMEOUT_S 2
+
+void ferry_pubsub_opts_init(ferry_pubsub_opts *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->type_name = NULL;
+    o->max_payload = 4096;
+    o->alignment = 8;
+    o->history = 0;
+    o->queue_capacity = 4;
+    o->max_publishers = 4;
+    o->max_subscribers = 8;
+    o->max_loans = 2;
+    o->max_borrowed = 2;
+    o->overflow = FERRY_OVERFLOW_DROP_OLDEST;
+    o->timestamps = 1;
+}
+
+static int check_range(const char *field, uint64_t v, uint64_t lo, uint64_t hi)
+{
+    if (v < lo || v > hi)
+        return fy_fail(FERRY_EINVAL, "option %s is %llu: it must be between %llu and %llu", field,
+                       (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
+    return FERRY_OK;
+}
+
+int fy_config_from_opts(struct fy_svc_config *cfg, const ferry_pubsub_opts *opts)
+{
+    ferry_pubsub_opts def;
+    if (!opts) {
+        ferry_pubsub_opts_init(&def);
+        opts = &def;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    const char *type = opts->type_name ? opts->type_name : "bytes";
+    int rc = fy_type_name_check(type);
+    if (rc)
+        return rc;
+    if (opts->alignment == 0 || (opts->alignment & (opts->alignment - 1)) != 0 || opts->alignment > 4096)
+        return fy_fail(FERRY_EINVAL, "option alignment is %zu: it must be a power of two from 1 to 4096",
+                       opts->alignment);
+    if (opts->overflow != FERRY_OVERFLOW_DROP_OLDEST && opts->overflow != FERRY_OVERFLOW_BLOCK)
+        return fy_fail(FERRY_EINVAL, "option overflow is %d: use FERRY_OVERFLOW_DROP_OLDEST or FERRY_OVERFLOW_BLOCK",
+                       (int)opts->overflow);
+    if ((rc = check_range("max_payload", opts->max_payload, 1, FY_MAX_PAYLOAD)) ||
+        (rc = check_range("history", opts->history, 0, FY_MAX_HISTORY)) ||
+        (rc = check_range("queue_capacity", opts->queue_capacity, 1, FY_MAX_QUEUE)) ||
+        (rc = check_range("max_publishers", opts->max_publishers, 1, FY_MAX_PUBLISHERS)) ||
+        (rc = check_range("max_subscribers", opts->max_subscribers, 1, FY_MAX_SUBSCRIBERS)) ||
+        (rc = check_range("max_loans", opts->max_loans, 1, FY_MAX_LOANS)) ||
+        (rc = check_range("max_borrowed", opts->max_borrowed, 1, FY_MAX_QUEUE)))
+        return rc;
+    cfg->pattern = FERRY_PATTERN_PUBSUB;
+    cfg->overflow = (uint32_t)opts->overflow;
+    cfg->max_payload = opts->max_payload;
+    cfg->alignment = opts->alignment;
+    cfg->history = opts->history;
+    cfg->queue_capacity = opts->queue_capacity;
+    cfg->max_publishers = opts->max_publishers;
+    cfg->max_subscribers = opts->max_subscribers;
+    cfg->max_loans = opts->max_loans;
+    cfg->max_borrowed = opts->max_borrowed;
+    snprintf(cfg->type_name, sizeof cfg->type_name, "%s", type);
+    return FERRY_OK;
+}
+
+static uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+int fy_geometry_compute(struct fy_svc_geometry *g, const struct fy_svc_config *c)
+{
+    memset(g, 0, sizeof *g);
+    uint64_t align = c->alignment > FY_LINE ? c->alignment : FY_LINE;
+    uint64_t chunks = (uint64_t)c->max_subscribers * ((uint64_t)c->queue_capacity + c->max_borrowed) + c->history +
+                      c->max_loans;
+    if (chunks > FY_MAX_CHUNKS)
+        return fy_fail(FERRY_EINVAL,
+                       "max_subscribers * (queue_capacity + max_borrowed) + history + max_loans is %llu samples "
+                       "per publisher; the limit is %u: lower one of them",
+                       (unsigned long long)chunks, FY_MAX_CHUNKS);
+    g->chunk_count = (uint32_t)chunks;
+    g->payload_offset = align;
+    g->chunk_stride = round_up(g->payload_offset + c->max_payload, align);
+    if (c->max_payload >= 65536)
+        g->chunk_stride = round_up(g->chunk_stride, 4096); /* large frames start on a page */
+    g->data_size = FY_DATA_START + chunks * g->chunk_stride;
+    if (g->data_size > (1ull << 46))
+        return fy_fail(FERRY_EINVAL, "a publisher of this service would need %llu bytes of shared memory: lower "
+                                     "max_payload or the queue sizes",
+                       (unsigned long long)g->data_size);
+    g->sub_ring_size = (uint32_t)fy_pow2_at_least(c->queue_capacity);
+    g->ret_ring_size = (uint32_t)fy_pow2_at_least((uint64_t)c->queue_capacity + c->max_borrowed);
+    g->off_pub_slots = round_up(sizeof(struct fy_svc_header), FY_LINE);
+    g->off_sub_slots = g->off_pub_slots + (uint64_t)c->max_publishers * sizeof(struct fy_slot);
+    g->off_conns = g->off_sub_slots + (uint64_t)c->max_subscribers * sizeof(struct fy_slot);
+    g->conn_stride =
+        round_up(sizeof(struct fy_conn) + ((uint64_t)g->sub_ring_size + g->ret_ring_size) * sizeof(uint64_t), FY_LINE);
+    g->total_size = g->off_conns + (uint64_t)c->max_publishers * c->max_subscribers * g->conn_stride;
+    if (g->total_size > (1ull << 31))
+        return fy_fail(FERRY_EINVAL, "the service segment would need %llu bytes: lower max_publishers, "
+                                     "max_subscribers or queue_capacity",
+                       (unsigned long long)g->total_size);
+    return FERRY_OK;
+}
+
+/* Checks a config read from shared memory: the values must be in range
+ * before any size is derived from them. */
+static int config_validate(struct fy_svc_config *c)
+{
+    c->type_name[sizeof c->type_name - 1] = '\0';
+    if (c->pattern != FERRY_PATTERN_PUBSUB || c->overflow > 1 || c->alignment == 0 ||
+        (c->alignment & (c->alignment - 1)) || c->alignment > 4096 || c->max_payload == 0 ||
+        c->max_payload > FY_MAX_PAYLOAD || c->history > FY_MAX_HISTORY || c->queue_capacity == 0 ||
+        c->queue_capacity > FY_MAX_QUEUE || c->max_publishers == 0 || c->max_publishers > FY_MAX_PUBLISHERS ||
+        c->max_subscribers == 0 || c->max_subscribers > FY_MAX_SUBSCRIBERS || c->max_loans == 0 ||
+        c->max_loans > FY_MAX_LOANS || c->max_borrowed == 0 || c->max_borrowed > FY_MAX_QUEUE)
+        return FERRY_ECORRUPT;
+    return FERRY_OK;
+}
+
+static int compat_u(const char *svc, const char *field, uint64_t have, uint64_t want, int exact)
+{
+    if (exact ? have != want : want > have)
+        return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\": %s is %llu but you asked for %llu%s", svc, field,
+                       (unsigned long long)have, (unsigned long long)want,
+                       exact ? " (must match)" : " (it must not exceed what the service was created with)");
+    return FERRY_OK;
+}
+
+static int config_compatible(const char *svc, const struct fy_svc_config *have, const struct fy_svc_config *want)
+{
+    static const char *overflow_names[] = {"DROP_OLDEST", "BLOCK"};
+    int rc;
+    if (have->pattern != want->pattern)
+        return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\" exists with another messaging pattern", svc);
+    if (strcmp(have->type_name, want->type_name) != 0)
+        return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\": type_name is \"%s\" but you asked for \"%s\"", svc,
+                       have->type_name, want->type_name);
+    if (have->overflow != want->overflow)
+        return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\": overflow is %s but you asked for %s (must match)", svc,
+                       overflow_names[have->overflow & 1], overflow_names[want->overflow & 1]);
+    if ((rc = compat_u(svc, "max_payload", have->max_payload, want->max_payload, 1)) ||
+        (rc = compat_u(svc, "alignment", have->alignment, want->alignment, 1)) ||
+        (rc = compat_u(svc, "history", have->history, want->history, 0)) ||
+        (rc = compat_u(svc, "queue_capacity", have->queue_capacity, want->queue_capacity, 0)) ||
+        (rc = compat_u(svc, "max_publishers", have->max_publishers, want->max_publishers, 0)) ||
+        (rc = compat_u(svc, "max_subscribers", have->max_subscribers, want->max_subscribers, 0)) ||
+        (rc = compat_u(svc, "max_loans", have->max_loans, want->max_loans, 0)) ||
+        (rc = compat_u(svc, "max_borrowed", have->max_borrowed, want->max_borrowed, 0)))
+        return rc;
+    return FERRY_OK;
+}
+
+void fy_service_unmap(struct fy_service *svc)
+{
+    if (svc->hdr)
+        fy_os_unmap(svc->hdr, svc->size);
+    fy_os_close(svc->fd);
+    svc->hdr = NULL;
+    svc->fd = -1;
+}
+
+/* Maps path and validates identity, config and geometry. */
+static int map_existing(struct fy_service *svc, const char *path)
+{
+    svc->fd = -1;
+    svc->hdr = NULL;
+    snprintf(svc->path, sizeof svc->path, "%s", path);
+    int fd = fy_os_open(path, 1);
+    if (fd < 0)
+        return fd;
+    svc->fd = fd;
+    int64_t size = fy_os_size(fd);
+    if (size < (int64_t)sizeof(struct fy_svc_header)) {
+        fy_service_unmap(svc);
+        return fy_fail(FERRY_ECORRUPT, "%s is too small to be a ferry service (%lld bytes): remove it", path,
+                       (long long)size);
+    }
+    svc->hdr = fy_os_map(fd, (size_t)size, 1);
+    svc->size = (size_t)size;
+    if (!svc->hdr) {
+        fy_service_unmap(svc);
+        return fy_fail(FERRY_ESYSTEM, "cannot map %s", path);
+    }
+    struct fy_svc_header *h = svc->hdr;
+    if (h->magic != FY_MAGIC_SERVICE || h->layout_version != FY_LAYOUT_VERSION) {
+        fy_service_unmap(svc);
+        return fy_fail(FERRY_ECORRUPT, "%s is not a ferry service of layout version %u", path, FY_LAYOUT_VERSION);
+    }
+    memcpy(&svc->cfg, &h->config, sizeof svc->cfg);
+    memcpy(svc->name, h->name, sizeof svc->name);
+    svc->name[sizeof svc->name - 1] = '\0';
+    if (config_validate(&svc->cfg) != FERRY_OK || fy_geometry_compute(&svc->geo, &svc->cfg) != FERRY_OK ||
+        svc->geo.total_size != (uint64_t)size) {
+        fy_service_unmap(svc);
+        return fy_fail(FERRY_ECORRUPT, "%s holds an invalid service configuration: remove it", path);
+    }
+    return FERRY_OK;
+}
+
+int fy_service_attach(struct fy_service *svc, const char *domain, const char *path)
+{
+    memset(svc, 0, sizeof *svc);
+    snprintf(svc->domain, sizeof svc->domain, "%s", domain);
+    int rc = map_existing(svc, path);
+    if (rc == FERRY_OK)
+        svc->hash = fy_hash64(svc->name);
+    return rc;
+}
+
+static int create_segment(struct fy_service *svc, const struct fy_opener *who, const struct fy_svc_config *cfg)
+{
+    struct fy_svc_geometry geo;
+    int rc = fy_geometry_compute(&geo, cfg);
+    if (rc)
+        return rc;
+    char tmp[FY_PATH_MAX];
+    fy_path_temp(tmp, who->domain, who->node_id);
+    int fd = fy_os_create(tmp, who->mode, who->group);
+    if (fd < 0)
+        return fd;
+    fy_os_lock_try(fd); /* marks the temporary as in use for cleaners */
+    rc = fy_os_reserve(fd, geo.total_size, svc->path);
+    struct fy_svc_header *h = rc ? NULL : fy_os_map(fd, geo.total_size, 1);
+    if (!h) {
+        fy_os_close(fd);
+        fy_os_unlink(tmp);
+        return rc ? rc : fy_fail(FERRY_ESYSTEM, "cannot map new service segment %s", tmp);
+    }
+    /* The segment is private until published: plain writes are enough. */
+    h->magic = FY_MAGIC_SERVICE;
+    h->layout_version = FY_LAYOUT_VERSION;
+    h->header_size = (uint32_t)sizeof *h;
+    snprintf(h->name, sizeof h->name, "%s", svc->name);
+    h->config = *cfg;
+    h->geo = geo;
+    h->creator_node = who->node_id;
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    int prc = pthread_mutex_init(&h->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    fy_os_unmap(h, geo.total_size);
+    fy_os_close(fd);
+    if (prc != 0) {
+        fy_os_unlink(tmp);
+        return fy_fail(FERRY_ESYSTEM, "cannot initialise the lock of service \"%s\"", svc->name);
+    }
+    rc = fy_os_publish(tmp, svc->path);
+    if (rc != FERRY_OK)
+        fy_os_unlink(tmp);
+    return rc; /* 1: somebody else created it first */
+}
+
+int fy_service_lock(struct fy_service *svc)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += FY_LOCK_TIMEOUT_S;
+    int rc = pthread_mutex_timedlock(&svc->hdr->lock, &ts);
+    if (rc == EOWNERDEAD) {
+        /* The previous holder died mid-change. Every guarded change is
+         * re-derivable from the slots, which reap() re-checks. */
+        pthread_mutex_consistent(&svc->hdr->lock);
+        rc = 0;
+    }
+    if (rc == 0)
+        return FERRY_OK;
+    if (rc == ETIMEDOUT)
+        return fy_fail(FERRY_ETIMEDOUT,
+                       "service \"%s\": another process has held its lock for over %d s (is it stopped in a "
+                       "debugger?)",
+                       svc->name, FY_LOCK_TIMEOUT_S);
+    return fy_fail(FERRY_ECORRUPT, "service \"%s\": its lock is unusable (%s): remove %s", svc->name, strerror(rc),
+                   svc->path);
+}
+
+void fy_service_unlock(struct fy_service *svc) { pthread_mutex_unlock(&svc->hdr->lock); }
+
+void fy_service_touch_subscribers(struct fy_service *svc)
+{
+    for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++) {
+        struct fy_slot *ss = fy_sub_slot(svc->hdr, &svc->geo, s);
+        if (atomic_load_explicit(&ss->state, memory_order_relaxed) == FY_SLOT_ACTIVE)
+            atomic_fetch_add_explicit(&ss->epoch, 1, memory_order_release);
+    }
+}
+
+/* Whether some live subscriber still has unread samples of publisher slot p
+ * (generation gen) queued. Under the lock. */
+static int pub_samples_pending(struct fy_service *svc, uint32_t p, uint32_t gen)
+{
+    unsigned log2 = fy_log2(svc->geo.sub_ring_size);
+    uint64_t mask = svc->geo.sub_ring_size - 1;
+    for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++) {
+        struct fy_slot *ss = fy_sub_slot(svc->hdr, &svc->geo, s);
+        if (atomic_load_explicit(&ss->state, memory_order_acquire) != FY_SLOT_ACTIVE)
+            continue;
+        struct fy_conn *c = fy_conn_at(svc->hdr, &svc->geo, svc->cfg.max_subscribers, p, s);
+        uint32_t sgen = atomic_load_explicit(&ss->gen, memory_order_relaxed);
+        if (atomic_load_explicit(&c->link, memory_order_acquire) != fy_link_make(gen, sgen))
+            continue;
+        uint64_t h = atomic_load_explicit(&c->head, memory_order_acquire);
+        uint64_t e = atomic_load_explicit(&fy_conn_submit(c)[h & mask], memory_order_acquire);
+        if (fy_entry_is(e, h, log2))
+            return 1;
+    }
+    return 0;
+}
+
+static unsigned pub_slot_free(struct fy_service *svc, uint32_t p)
+{
+    struct fy_slot *ps = fy_pub_slot(svc->hdr, &svc->geo, p);
+    uint32_t gen = atomic_load_explicit(&ps->gen, memory_order_relaxed);
+    atomic_store_explicit(&ps->owner, 0, memory_order_relaxed);
+    atomic_store_explicit(&ps->state, FY_SLOT_FREE, memory_order_release);
+    char path[FY_PATH_MAX];
+    fy_path_pub_data(path, svc->domain, svc->hash, p, gen);
+    return fy_os_unlink(path) == 0 ? 1u : 0u;
+}
+
+/* A publisher leaves: its segment goes now, or once its queued samples are read. */
+static unsigned pub_retire(struct fy_service *svc, uint32_t p)
+{
+    struct fy_slot *ps = fy_pub_slot(svc->hdr, &svc->geo, p);
+    uint32_t gen = atomic_load_explicit(&ps->gen, memory_order_relaxed);
+    unsigned removed = 0;
+    if (pub_samples_pending(svc, p, gen)) {
+        atomic_store_explicit(&ps->owner, 0, memory_order_relaxed);
+        atomic_store_explicit(&ps->state, FY_SLOT_ORPHAN, memory_order_release);
+    } else {
+        removed = pub_slot_free(svc, p);
+    }
+    fy_service_touch_subscribers(svc);
+    return removed;
+}
+
+void fy_service_orphan_try_free(struct fy_service *svc, uint32_t p)
+{
+    struct fy_slot *ps = fy_pub_slot(svc->hdr, &svc->geo, p);
+    if (atomic_load_explicit(&ps->state, memory_order_acquire) != FY_SLOT_ORPHAN)
+        return;
+    if (!pub_samples_pending(svc, p, atomic_load_explicit(&ps->gen, memory_order_relaxed))) {
+        pub_slot_free(svc, p);
+        fy_service_touch_subscribers(svc);
+    }
+}
+
+static void sub_slot_free(struct fy_service *svc, uint32_t s)
+{
+    struct fy_slot *ss = fy_sub_slot(svc->hdr, &svc->geo, s);
+    atomic_store_explicit(&ss->owner, 0, memory_order_relaxed);
+    atomic_store_explicit(&ss->state, FY_SLOT_FREE, memory_order_release);
+    /* Publishers see this on their next send and take back what the
+     * subscriber held (release pairs with their acquire of sub_gen). */
+    atomic_fetch_add_explicit(&svc->hdr->sub_gen, 1, memory_order_release);
+}
+
+/* Under the lock: removes the service if no slot is in use. */
+static unsigned maybe_remove(struct fy_service *svc)
+{
+    for (uint32_t p = 0; p < svc->cfg.max_publishers; p++)
+        if (atomic_load_explicit(&fy_pub_slot(svc->hdr, &svc->geo, p)->state, memory_order_acquire) != FY_SLOT_FREE)
+            return 0;
+    for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++)
+        if (atomic_load_explicit(&fy_sub_slot(svc->hdr, &svc->geo, s)->state, memory_order_acquire) != FY_SLOT_FREE)
+            return 0;
+    svc->hdr->removed = 1;
+    return fy_os_unlink(svc->path) == 0 ? 1u : 0u;
+}
+
+unsigned fy_service_reap(struct fy_service *svc)
+{
+    unsigned removed = 0;
+    if (svc->hdr->removed)
+        return 0;
+    for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++) {
+        struct fy_slot *ss = fy_sub_slot(svc->hdr, &svc->geo, s);
+        if (atomic_load_explicit(&ss->state, memory_order_acquire) == FY_SLOT_FREE)
+            continue;
+        uint64_t owner = atomic_load_explicit(&ss->owner, memory_order_relaxed);
+        if (!fy_node_alive(svc->domain, owner))
+            sub_slot_free(svc, s);
+    }
+    for (uint32_t p = 0; p < svc->cfg.max_publishers; p++) {
+        struct fy_slot *ps = fy_pub_slot(svc->hdr, &svc->geo, p);
+        uint32_t st = atomic_load_explicit(&ps->state, memory_order_acquire);
+        if (st == FY_SLOT_ACTIVE && !fy_node_alive(svc->domain, atomic_load_explicit(&ps->owner, memory_order_relaxed)))
+            removed += pub_retire(svc, p);
+        else if (st == FY_SLOT_ORPHAN)
+            fy_service_orphan_try_free(svc, p);
+    }
+    removed += maybe_remove(svc);
+    return removed;
+}
+
+static int claim_slot(struct fy_service *svc, enum fy_port_kind kind, uint64_t node_id, uint64_t port_id,
+                      uint32_t *slot, uint32_t *gen)
+{
+    uint32_t n = kind == FY_PORT_PUB ? svc->cfg.max_publishers : svc->cfg.max_subscribers;
+    for (uint32_t i = 0; i < n; i++) {
+        struct fy_slot *sl = kind == FY_PORT_PUB ? fy_pub_slot(svc->hdr, &svc->geo, i)
+                                                 : fy_sub_slot(svc->hdr, &svc->geo, i);
+        if (atomic_load_explicit(&sl->state, memory_order_acquire) != FY_SLOT_FREE)
+            continue;
+        uint32_t g = atomic_load_explicit(&sl->gen, memory_order_relaxed) + 1;
+        if (g == 0)
+            g = 1;
+        atomic_store_explicit(&sl->gen, g, memory_order_relaxed);
+        atomic_store_explicit(&sl->owner, node_id, memory_order_relaxed);
+        atomic_store_explicit(&sl->port_id, port_id, memory_order_relaxed);
+        atomic_store_explicit(&sl->state, FY_SLOT_ACTIVE, memory_order_release);
+        *slot = i;
+        *gen = g;
+        return FERRY_OK;
+    }
+    return FERRY_ELIMIT;
+}
+
+int fy_service_join(struct fy_service *svc, const struct fy_opener *who, const char *name,
+                    const struct fy_svc_config *cfg, enum fy_port_kind kind, uint64_t port_id, uint32_t *slot,
+                    uint32_t *gen)
+{
+    memset(svc, 0, sizeof *svc);
+    svc->fd = -1;
+    snprintf(svc->domain, sizeof svc->domain, "%s", who->domain);
+    snprintf(svc->name, sizeof svc->name, "%s", name);
+    svc->hash = fy_hash64(name);
+    char path[FY_PATH_MAX];
+    fy_path_service(path, who->domain, svc->hash);
+    snprintf(svc->path, sizeof svc->path, "%s", path);
+
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        int rc = map_existing(svc, path);
+        if (rc == FERRY_ENOTFOUND) {
+            rc = create_segment(svc, who, cfg);
+            if (rc < 0)
+                return rc;
+            continue; /* created (0) or lost the race (1): open what is there now */
+        }
+        if (rc < 0)
+            return rc;
+        snprintf(svc->domain, sizeof svc->domain, "%s", who->domain);
+        if (strcmp(svc->name, name) != 0) {
+            fy_service_unmap(svc);
+            return fy_fail(FERRY_EINCOMPATIBLE, "services \"%s\" and \"%s\" have the same hash: rename one", name,
+                           svc->name);
+        }
+        svc->hash = fy_hash64(name);
+        if ((rc = config_compatible(name, &svc->cfg, cfg)) != FERRY_OK || (rc = fy_service_lock(svc)) != FERRY_OK) {
+            fy_service_unmap(svc);
+            return rc;
+        }
+        if (svc->hdr->removed) {
+            /* Being removed by its last port: wait for the name to go. After
+             * a while the remover is presumed dead between the two steps. */
+            fy_service_unlock(svc);
+            fy_service_unmap(svc);
+            if (attempt > 200)
+                fy_os_unlink(path);
+            fy_os_sleep_ns(100000);
+            continue;
+        }
+        rc = claim_slot(svc, kind, who->node_id, port_id, slot, gen);
+        if (rc == FERRY_ELIMIT) {
+            fy_service_reap(svc); /* a dead node may hold a slot */
+            rc = claim_slot(svc, kind, who->node_id, port_id, slot, gen);
+        }
+        if (rc == FERRY_OK && kind == FY_PORT_SUB)
+            atomic_fetch_add_explicit(&svc->hdr->sub_gen, 1, memory_order_release);
+        if (rc == FERRY_OK && kind == FY_PORT_PUB)
+            fy_service_touch_subscribers(svc);
+        fy_service_unlock(svc);
+        if (rc == FERRY_ELIMIT) {
+            uint32_t max = kind == FY_PORT_PUB ? svc->cfg.max_publishers : svc->cfg.max_subscribers;
+            fy_service_unmap(svc);
+            return fy_fail(FERRY_ELIMIT,
+                           "service \"%s\" already has %u %s (%s=%u): close one, or create the service with a "
+                           "higher limit",
+                           name, max, kind == FY_PORT_PUB ? "publishers" : "subscribers",
+                           kind == FY_PORT_PUB ? "max_publishers" : "max_subscribers", max);
+        }
+        return rc;
+    }
+    return fy_fail(FERRY_ETIMEDOUT, "service \"%s\" kept disappearing while being opened: retry", name);
+}
+
+void fy_service_leave(struct fy_service *svc, enum fy_port_kind kind, uint32_t slot, uint32_t gen)
+{
+    if (!svc->hdr)
+        return;
+    if (fy_service_lock(svc) == FERRY_OK) {
+        struct fy_slot *sl = kind == FY_PORT_PUB ? fy_pub_slot(svc->hdr, &svc->geo, slot)
+                                                 : fy_sub_slot(svc->hdr, &svc->geo, slot);
+        /* Only free what is still ours: a cleaner may have freed it already
+         * if this process was presumed dead. */
+        if (atomic_load_explicit(&sl->gen, memory_order_relaxed) == gen &&
+            atomic_load_explicit(&sl->state, memory_order_acquire) == FY_SLOT_ACTIVE) {
+            if (kind == FY_PORT_PUB) {
+                pub_retire(svc, slot);
+            } else {
+                sub_slot_free(svc, slot);
+                for (uint32_t p = 0; p < svc->cfg.max_publishers; p++)
+                    fy_service_orphan_try_free(svc, p);
+            }
+        }
+        if (!svc->hdr->removed)
+            maybe_remove(svc);
+        fy_service_unlock(svc);
+    }
+    fy_service_unmap(svc);
+}

@@ -1,0 +1,201 @@
+/*
+ * The shared-memory layout, version 1. docs/architecture.md draws it out.
+ *
+ * Nothing here appears in a public header. Every structure holds offsets and
+ * indices, never pointers, because each process maps a segment at its own
+ * address. Everything read from a segment is validated before use: a peer may
+ * be buggy or hostile (see each reader).
+ *
+ * Service segment (ferry.D.s.<hash>), mapped read-write by every port:
+ *
+ *   fy_svc_header   identity, static config, derived geometry,
+ *                   the service lock, sub_gen (own cache line)
+ *   fy_slot[max_publishers]    one cache line each
+ *   fy_slot[max_subscribers]   one cache line each
+ *   fy_conn[max_publishers][max_subscribers]
+ *       line 0   written by the publisher   (link, dropped): rarely
+ *       line 1   written by the subscriber  (head): every take
+ *       uint64 submit[sub_ring_size]        publisher -> subscriber entries
+ *       uint64 ret[ret_ring_size]           subscriber -> publisher entries
+ *
+ * Publisher data segment (ferry.D.s.<hash>.p<slot>.<gen>), written by its
+ * publisher only and mapped read-only by subscribers:
+ *
+ *   fy_data_header       (page 0)
+ *   chunk[chunk_count]   at FY_DATA_START + i * chunk_stride, each:
+ *       fy_chunk_header  (64 bytes: sequence, timestamp, publisher id, size)
+ *       payload          at payload_offset within the chunk
+ */
+#ifndef FY_SHM_LAYOUT_H
+#define FY_SHM_LAYOUT_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ferry/ferry.h"
+
+#define FY_LINE 64
+#define FY_LAYOUT_VERSION 1u
+#define FY_MAGIC_SERVICE 0x7673797272656666ull /* "ffervsyv" little-endian tag */
+#define FY_MAGIC_DATA 0x6164797272656666ull
+#define FY_MAGIC_NODE 0x6f6e797272656666ull
+#define FY_DATA_START 4096u
+
+/* Bounds that keep every derived size sane (and indices within 16 bits). */
+#define FY_MAX_PUBLISHERS 64u
+#define FY_MAX_SUBSCRIBERS 256u
+#define FY_MAX_QUEUE 4096u
+#define FY_MAX_HISTORY 4096u
+#define FY_MAX_LOANS 1024u
+#define FY_MAX_CHUNKS 65535u
+#define FY_MAX_PAYLOAD 0xffff0000ull /* sizes travel in 32 bits */
+
+enum fy_slot_state {
+    FY_SLOT_FREE = 0,
+    FY_SLOT_ACTIVE = 1,
+    /* A publisher that has gone while a subscriber still has unread samples
+     * of it queued: its data segment stays until those are read. */
+    FY_SLOT_ORPHAN = 2
+};
+
+/* Static configuration: written by the creator before the segment is
+ * published under its final name, never changed afterwards. */
+struct fy_svc_config {
+    uint32_t pattern;
+    uint32_t overflow;
+    uint64_t max_payload;
+    uint64_t alignment;
+    uint32_t history;
+    uint32_t queue_capacity;
+    uint32_t max_publishers;
+    uint32_t max_subscribers;
+    uint32_t max_loans;
+    uint32_t max_borrowed;
+    char type_name[FERRY_TYPE_NAME_MAX + 1];
+};
+
+/* Geometry derived from the config by fy_geometry_compute(); stored so that
+ * tools can read it, but every opener recomputes it and compares. */
+struct fy_svc_geometry {
+    uint32_t sub_ring_size; /* power of two >= queue_capacity */
+    uint32_t ret_ring_size; /* power of two >= queue_capacity + max_borrowed */
+    uint32_t chunk_count;   /* subscribers * (queue + borrowed) + history + loans */
+    uint32_t reserved;
+    uint64_t chunk_stride;
+    uint64_t payload_offset; /* within a chunk */
+    uint64_t data_size;      /* bytes of a publisher data segment */
+    uint64_t off_pub_slots;
+    uint64_t off_sub_slots;
+    uint64_t off_conns;
+    uint64_t conn_stride;
+    uint64_t total_size; /* bytes of the service segment */
+};
+
+struct fy_svc_header {
+    uint64_t magic;
+    uint32_t layout_version;
+    uint32_t header_size;
+    char name[FERRY_SERVICE_NAME_MAX + 1];
+    struct fy_svc_config config;
+    struct fy_svc_geometry geo;
+    uint64_t creator_node;
+    /* Serialises structural changes (claiming and freeing slots, connecting,
+     * removal). Robust and process-shared: a holder that dies hands it on with
+     * EOWNERDEAD, and every structure it guards is re-derived from the slots.
+     * Never taken on the send/take path. */
+    alignas(FY_LINE) pthread_mutex_t lock;
+    uint32_t removed; /* under lock: set once the service is being removed */
+    /* Bumped (release) whenever a subscriber slot changes; publishers compare
+     * it (acquire) on every send. Own line: written rarely, read constantly. */
+    alignas(FY_LINE) _Atomic uint64_t sub_gen;
+    char pad_sub_gen[FY_LINE - sizeof(uint64_t)];
+};
+
+/* A publisher or subscriber slot. Written under the service lock; the
+ * subscriber's epoch is read without it on every take. */
+struct fy_slot {
+    _Atomic uint32_t state; /* enum fy_slot_state */
+    _Atomic uint32_t gen;   /* bumped each time the slot is claimed; never 0 once used */
+    _Atomic uint64_t owner; /* node id that owns the port; 0 when free */
+    _Atomic uint64_t port_id;
+    /* Subscribers only: bumped (release) by anyone who changes this
+     * subscriber's connections; the subscriber compares it on every take. */
+    _Atomic uint64_t epoch;
+    char pad[FY_LINE - 32];
+};
+
+/* Connection between publisher slot p and subscriber slot s. */
+struct fy_conn {
+    /* Line 0: written by the publisher when it connects and when it drops;
+     * the submit tail and return head stay private to the publisher, so this
+     * line is read-mostly and does not bounce on the hot path. */
+    _Atomic uint64_t link;    /* (pub gen << 32) | sub gen once connected; 0 otherwise */
+    _Atomic uint64_t dropped; /* samples taken back from a full queue (DROP_OLDEST) */
+    char pad0[FY_LINE - 16];
+    /* Line 1: written by the subscriber (and by the publisher only when it
+     * takes back the oldest entry of a full queue, with a CAS). The return
+     * ring's positions are private to each side: both start at 0 on link. */
+    _Atomic uint64_t head; /* next submit position to consume */
+    char pad1[FY_LINE - 8];
+    /* Then: _Atomic uint64_t submit[sub_ring_size]; _Atomic uint64_t ret[ret_ring_size]; */
+};
+
+struct fy_data_header {
+    uint64_t magic;
+    uint32_t slot;
+    uint32_t gen;
+    uint64_t chunk_count;
+    uint64_t chunk_stride;
+    uint64_t payload_offset;
+    uint64_t size;
+};
+
+/* Written by the publisher before the entry that hands the chunk over is
+ * released; read by subscribers only for ferry_sub_sample_info. */
+struct fy_chunk_header {
+    uint64_t sequence;
+    uint64_t timestamp_ns;
+    uint64_t publisher_id;
+    uint64_t size;
+    char pad[FY_LINE - 32];
+};
+
+/* Node file (ferry.D.n.<id>): written once by its node before it becomes
+ * visible; the node holds an exclusive flock on it while alive. */
+struct fy_node_record {
+    uint64_t magic;
+    uint64_t id;
+    int64_t pid;
+    int64_t uid;
+    uint64_t created_ns;
+    char name[FERRY_NODE_NAME_MAX + 1];
+};
+
+/* Accessors take the port's private, validated copy of the geometry, never
+ * the one in shared memory (which a peer could change after validation). */
+static inline struct fy_slot *fy_pub_slot(void *base, const struct fy_svc_geometry *g, uint32_t p)
+{
+    return (struct fy_slot *)((char *)base + g->off_pub_slots) + p;
+}
+
+static inline struct fy_slot *fy_sub_slot(void *base, const struct fy_svc_geometry *g, uint32_t s)
+{
+    return (struct fy_slot *)((char *)base + g->off_sub_slots) + s;
+}
+
+static inline struct fy_conn *fy_conn_at(void *base, const struct fy_svc_geometry *g, uint32_t max_subscribers,
+                                         uint32_t p, uint32_t s)
+{
+    return (struct fy_conn *)((char *)base + g->off_conns + ((uint64_t)p * max_subscribers + s) * g->conn_stride);
+}
+
+static inline _Atomic uint64_t *fy_conn_submit(struct fy_conn *c) { return (_Atomic uint64_t *)(c + 1); }
+
+static inline _Atomic uint64_t *fy_conn_ret(struct fy_conn *c, const struct fy_svc_geometry *g)
+{
+    return (_Atomic uint64_t *)(c + 1) + g->sub_ring_size;
+}
+
+#endif
