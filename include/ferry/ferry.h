@@ -230,20 +230,154 @@ FERRY_API int ferry_sub_stats_get(ferry_sub *sub, ferry_sub_stats *stats);
 FERRY_API void ferry_sub_close(ferry_sub *sub);
 
 /* ------------------------------------------------------------------------ */
+/* Waiting: blocking receive, events, wait sets                             */
+/* ------------------------------------------------------------------------ */
+
+/* Timeouts are in nanoseconds: FERRY_FOREVER waits without limit, 0 only
+ * checks. A wait that a signal interrupts goes back to waiting (the time
+ * already spent counts against the timeout); it never returns early with
+ * nothing to say. */
+#define FERRY_FOREVER (-1)
+
+typedef struct ferry_wait_opts {
+    /* Busy-poll this long before going to sleep (default 0: sleep at once).
+     * A few microseconds keep an active stream at shared-memory latency while
+     * an idle one still costs no CPU. */
+    int64_t spin_ns;
+    /* How often a sleeping waiter checks that its peers are still alive
+     * (default 100 ms). A dead peer is reported within about this time. */
+    int64_t liveness_ns;
+} ferry_wait_opts;
+
+FERRY_API void ferry_wait_opts_init(ferry_wait_opts *opts);
+
+/* Applies wait options to a subscriber (NULL: defaults). */
+FERRY_API int ferry_sub_set_wait_opts(ferry_sub *sub, const ferry_wait_opts *opts);
+
+/* Waits until a sample can be taken, for at most timeout_ns.
+ * FERRY_OK: ferry_sub_take will find a sample. FERRY_ETIMEDOUT: nothing came.
+ * FERRY_EDISCONNECTED: a publisher of this subscriber went away (closed, or
+ * its process died) since the last call and nothing is queued; reported once
+ * per departure. Publishers wake only subscribers that are actually asleep. */
+FERRY_API int ferry_sub_wait(ferry_sub *sub, int64_t timeout_ns);
+
+/* A file descriptor that is readable while the subscriber has samples to
+ * take (for epoll, poll, select, libuv, GUI loops). Owned by the subscriber:
+ * do not close or read it. The first call makes publishers signal it, which
+ * costs them one system call per burst of samples. Returns the fd, or a
+ * negative FERRY_E* code. */
+FERRY_API int ferry_sub_fd(ferry_sub *sub);
+
+typedef struct ferry_notifier ferry_notifier;
+typedef struct ferry_listener ferry_listener;
+
+/* Reported by a listener when a notifier of its service went away (closed,
+ * or its process died). */
+#define FERRY_EVENT_PEER_GONE UINT32_MAX
+
+typedef struct ferry_event_opts {
+    uint32_t max_event_id;  /* ids 0..max_event_id (default 63, at most 4095) */
+    uint32_t max_notifiers; /* default 16 */
+    uint32_t max_listeners; /* default 16 */
+} ferry_event_opts;
+
+FERRY_API void ferry_event_opts_init(ferry_event_opts *opts);
+
+/* Opens a notifier / listener on an event service, creating it from opts
+ * when needed (max_event_id must match; the maxima must not exceed the
+ * service's). */
+FERRY_API int ferry_notifier_open(ferry_notifier **notifier, ferry_node *node, const char *service,
+                                  const ferry_event_opts *opts);
+FERRY_API int ferry_listener_open(ferry_listener **listener, ferry_node *node, const char *service,
+                                  const ferry_event_opts *opts);
+
+/* Raises event_id at every listener of the service. Repeated notifications
+ * of one id before a listener collects them count once. No system call
+ * unless a listener is asleep (or watched through its fd and not already
+ * signalled). FERRY_EINVAL for an id above max_event_id. */
+FERRY_API int ferry_notifier_notify(ferry_notifier *notifier, uint32_t event_id);
+FERRY_API void ferry_notifier_close(ferry_notifier *notifier);
+
+/* Collects the ids raised since the last collection, in increasing order:
+ * up to max of them into ids, their number into *count (ids that do not fit
+ * stay pending). FERRY_EAGAIN when none; wait also FERRY_ETIMEDOUT. */
+FERRY_API int ferry_listener_try_wait(ferry_listener *listener, uint32_t *ids, size_t max, size_t *count);
+FERRY_API int ferry_listener_wait(ferry_listener *listener, uint32_t *ids, size_t max, size_t *count,
+                                  int64_t timeout_ns);
+/* Readable while ids are pending; owned by the listener. */
+FERRY_API int ferry_listener_fd(ferry_listener *listener);
+FERRY_API int ferry_listener_set_wait_opts(ferry_listener *listener, const ferry_wait_opts *opts);
+FERRY_API void ferry_listener_close(ferry_listener *listener);
+
+/* A wait set: one thread waits on many sources at once (epoll on Linux).
+ * No background thread: callbacks run in the thread that waits. */
+typedef struct ferry_waitset ferry_waitset;
+typedef struct ferry_attachment ferry_attachment;
+
+typedef enum ferry_source_kind {
+    FERRY_SOURCE_SUBSCRIBER = 1, /* has samples, or a publisher went away */
+    FERRY_SOURCE_LISTENER = 2,   /* has events */
+    FERRY_SOURCE_FD = 3,         /* a user fd is readable (or in error) */
+    FERRY_SOURCE_DEADLINE = 4,   /* a one-shot deadline passed (then detached) */
+    FERRY_SOURCE_INTERVAL = 5    /* a periodic interval elapsed */
+} ferry_source_kind;
+
+typedef struct ferry_event_info {
+    ferry_attachment *attachment;
+    ferry_source_kind kind;
+    void *user;        /* what was given at attach */
+    int disconnected;  /* subscriber: a publisher went away */
+    uint64_t missed;   /* interval: periods that elapsed beyond the first */
+} ferry_event_info;
+
+/* Called once per ready source; return 0 to go on, non-zero to stop
+ * ferry_waitset_run. */
+typedef int (*ferry_waitset_cb)(const ferry_event_info *event, void *user);
+
+FERRY_API int ferry_waitset_open(ferry_waitset **ws);
+/* Closes the wait set and every attachment (the sources stay open). */
+FERRY_API void ferry_waitset_close(ferry_waitset *ws);
+
+FERRY_API int ferry_waitset_attach_sub(ferry_waitset *ws, ferry_sub *sub, void *user, ferry_attachment **out);
+FERRY_API int ferry_waitset_attach_listener(ferry_waitset *ws, ferry_listener *listener, void *user,
+                                            ferry_attachment **out);
+FERRY_API int ferry_waitset_attach_fd(ferry_waitset *ws, int fd, void *user, ferry_attachment **out);
+/* Fires once, after ns nanoseconds from now. */
+FERRY_API int ferry_waitset_attach_deadline(ferry_waitset *ws, int64_t ns, void *user, ferry_attachment **out);
+/* Fires every ns nanoseconds. */
+FERRY_API int ferry_waitset_attach_interval(ferry_waitset *ws, int64_t ns, void *user, ferry_attachment **out);
+/* Detaches; safe from inside a callback of the same wait set (the source is
+ * not reported again). Closing a source attached to a wait set without
+ * detaching it first is an error of the caller. */
+FERRY_API void ferry_waitset_detach(ferry_waitset *ws, ferry_attachment *attachment);
+
+/* Waits until at least one source is ready or timeout_ns passes, then calls
+ * cb for each ready source. *fired (may be NULL) receives how many.
+ * FERRY_ETIMEDOUT when nothing was ready. */
+FERRY_API int ferry_waitset_wait(ferry_waitset *ws, int64_t timeout_ns, ferry_waitset_cb cb, void *user,
+                                 unsigned *fired);
+/* Waits and dispatches until a callback returns non-zero or
+ * ferry_waitset_stop is called (from a callback or another thread). */
+FERRY_API int ferry_waitset_run(ferry_waitset *ws, ferry_waitset_cb cb, void *user);
+FERRY_API void ferry_waitset_stop(ferry_waitset *ws);
+
+/* ------------------------------------------------------------------------ */
 /* Listing and cleanup                                                      */
 /* ------------------------------------------------------------------------ */
 
 typedef enum ferry_pattern {
-    FERRY_PATTERN_PUBSUB = 1
+    FERRY_PATTERN_PUBSUB = 1,
+    FERRY_PATTERN_EVENT = 2
 } ferry_pattern;
 
 typedef struct ferry_service_info {
     char name[FERRY_SERVICE_NAME_MAX + 1];
     ferry_pattern pattern;
     char type_name[FERRY_TYPE_NAME_MAX + 1];
-    ferry_pubsub_opts opts; /* static options; opts.type_name points to type_name above */
-    uint32_t publishers;    /* publisher slots in use */
-    uint32_t subscribers;   /* subscriber slots in use */
+    ferry_pubsub_opts opts; /* pub/sub: static options; opts.type_name points to type_name above */
+    ferry_event_opts event_opts; /* events: static options */
+    uint32_t publishers;    /* publisher (events: notifier) slots in use */
+    uint32_t subscribers;   /* subscriber (events: listener) slots in use */
 } ferry_service_info;
 
 typedef struct ferry_node_info {

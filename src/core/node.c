@@ -69,12 +69,24 @@ void ferry_node_close(ferry_node *n)
         if (l == &n->ports)
             break;
         /* Each close unlinks its port from the node. */
-        if (l->kind == FY_PORT_PUB)
+        switch (l->kind) {
+        case FY_LINK_PUB:
             ferry_pub_close((ferry_pub *)l);
-        else
+            break;
+        case FY_LINK_SUB:
             ferry_sub_close((ferry_sub *)l);
+            break;
+        case FY_LINK_NOTIFIER:
+            ferry_notifier_close((ferry_notifier *)l);
+            break;
+        case FY_LINK_LISTENER:
+            ferry_listener_close((ferry_listener *)l);
+            break;
+        }
     }
     fy_node_file_remove(n->domain, n->id, n->lock_fd);
+    /* Leave the domain tidy: remove what dead nodes left (cheap when none). */
+    fy_domain_cleanup(n->domain, NULL);
     pthread_mutex_destroy(&n->mu);
     free(n);
 }
@@ -83,7 +95,7 @@ const char *ferry_node_domain(const ferry_node *n) { return n ? n->domain : NULL
 const char *ferry_node_name(const ferry_node *n) { return n ? n->name : NULL; }
 uint64_t ferry_node_id(const ferry_node *n) { return n ? n->id : 0; }
 
-void fy_node_add_port(ferry_node *n, struct fy_port_link *l, enum fy_port_kind kind)
+void fy_node_add_port(ferry_node *n, struct fy_port_link *l, enum fy_link_kind kind)
 {
     l->kind = kind;
     pthread_mutex_lock(&n->mu);

@@ -7,10 +7,13 @@
 #include "ferry/ferry.h"
 #include "service/service.h"
 
+/* What a node's port list holds, so that ferry_node_close can close it. */
+enum fy_link_kind { FY_LINK_PUB, FY_LINK_SUB, FY_LINK_NOTIFIER, FY_LINK_LISTENER };
+
 struct fy_port_link {
     struct fy_port_link *next;
     struct fy_port_link *prev;
-    enum fy_port_kind kind;
+    enum fy_link_kind kind;
 };
 
 struct ferry_node {
@@ -24,7 +27,7 @@ struct ferry_node {
     struct fy_port_link ports;
 };
 
-void fy_node_add_port(ferry_node *node, struct fy_port_link *link, enum fy_port_kind kind);
+void fy_node_add_port(ferry_node *node, struct fy_port_link *link, enum fy_link_kind kind);
 void fy_node_remove_port(ferry_node *node, struct fy_port_link *link);
 struct fy_opener fy_node_opener(const ferry_node *node);
 

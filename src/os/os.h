@@ -11,6 +11,7 @@
 #define FY_OS_OS_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* Nanoseconds of CLOCK_MONOTONIC: one clock for every process of a machine. */
@@ -70,6 +71,23 @@ long fy_os_uid(void);
 
 /* Owner uid and permission bits of a path, for error messages. 0 or -1. */
 int fy_os_owner(const char *path, long *uid, unsigned *mode);
+
+/* Cross-process futex on a 32-bit word of a shared mapping.
+ * fy_os_futex_wait sleeps while *word == expected, for at most timeout_ns
+ * (< 0: no limit). Returns 0 when woken or the word differs, 1 on timeout,
+ * 2 when a signal interrupted the sleep. */
+int fy_os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
+void fy_os_futex_wake(_Atomic uint32_t *word);
+
+/* Signal sockets: a datagram socket with a name that exists only while it is
+ * open (Linux abstract namespace), so a waiter can be watched with epoll and
+ * nothing is left behind when its process dies.
+ * fy_os_signal_open: a non-blocking socket bound to name, or a FERRY_E* code.
+ * fy_os_signal_send: sends one byte to name; never blocks, best effort.
+ * fy_os_signal_drain: reads everything queued on fd. */
+int fy_os_signal_open(const char *name);
+void fy_os_signal_send(const char *name);
+void fy_os_signal_drain(int fd);
 
 /* Seconds since path was last modified, or -1. */
 int64_t fy_os_age_s(const char *path);

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/node.h"
+#include "event/waiter.h"
 #include "os/os.h"
 #include "pubsub/pubsub.h"
 #include "queue/ring.h"
@@ -24,6 +25,8 @@
 struct pub_conn {
     int connected;
     uint32_t sub_gen;
+    struct fy_slot *sub_slot; /* for waking the subscriber */
+    uint64_t sub_port_id;
     struct fy_conn *shm;
     _Atomic uint64_t *submit;
     _Atomic uint64_t *ret;
@@ -108,7 +111,11 @@ static void disconnect(ferry_pub *pub, struct pub_conn *pc)
 
 static void put(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk, uint32_t size)
 {
-    fy_ring_put(pc->submit, pub->sub_mask, pub->sub_log2, pc->tail, chunk, size);
+    /* seq_cst exchange, not a release store: it is also the full fence of
+     * the wake protocol (src/event/waiter.h) before fy_wake reads the
+     * subscriber's waiter flags. On x86 it costs the same as a fence. */
+    atomic_exchange_explicit(&pc->submit[pc->tail & pub->sub_mask],
+                             fy_entry_make(pc->tail, pub->sub_log2, chunk, size), memory_order_seq_cst);
     pc->shadow[pc->tail & pub->sub_mask] = chunk;
     pc->tail++;
     pc->held[chunk] = 1;
@@ -129,6 +136,8 @@ static int connect_sub(ferry_pub *pub, uint32_t s, uint32_t sub_gen)
             return fy_fail(FERRY_ENOMEM, "publisher on \"%s\": out of memory", pub->svc.name);
     }
     pc->shm = fy_conn_at(pub->svc.hdr, g, pub->svc.cfg.max_subscribers, pub->slot, s);
+    pc->sub_slot = fy_sub_slot(pub->svc.hdr, g, s);
+    pc->sub_port_id = atomic_load_explicit(&pc->sub_slot->port_id, memory_order_relaxed);
     pc->submit = fy_conn_submit(pc->shm);
     pc->ret = fy_conn_ret(pc->shm, g);
     atomic_store_explicit(&pc->shm->link, 0, memory_order_relaxed);
@@ -152,7 +161,8 @@ static int connect_sub(ferry_pub *pub, uint32_t s, uint32_t sub_gen)
     /* Release: the resets and the history entries are visible to the
      * subscriber once it reads this link (acquire). */
     atomic_store_explicit(&pc->shm->link, fy_link_make(pub->gen, sub_gen), memory_order_release);
-    atomic_fetch_add_explicit(&fy_sub_slot(pub->svc.hdr, g, s)->epoch, 1, memory_order_release);
+    atomic_fetch_add_explicit(&pc->sub_slot->epoch, 1, memory_order_seq_cst);
+    fy_wake(&pc->sub_slot->waiter, pub->svc.domain, pc->sub_port_id);
     return FERRY_OK;
 }
 
@@ -344,7 +354,7 @@ int ferry_pub_open(ferry_pub **out, ferry_node *node, const char *service, const
     dh->size = g->data_size;
     if ((rc = refresh(pub)) != FERRY_OK)
         goto fail;
-    fy_node_add_port(node, &pub->link, FY_PORT_PUB);
+    fy_node_add_port(node, &pub->link, FY_LINK_PUB);
     *out = pub;
     return FERRY_OK;
 fail:
@@ -479,6 +489,7 @@ static int send_loan(ferry_pub *pub, void *payload, int try_only)
         if (pub->svc.cfg.overflow == FERRY_OVERFLOW_DROP_OLDEST && !make_room(pub, pc))
             continue;
         put(pub, pc, chunk, l->size);
+        fy_wake(&pc->sub_slot->waiter, pub->svc.domain, pc->sub_port_id);
     }
     if (pub->svc.cfg.history) {
         uint32_t h = pub->svc.cfg.history;

@@ -9,9 +9,12 @@
 
 #include "core/error.h"
 #include "core/node.h"
+#include "event/sources.h"
+#include "event/waiter.h"
 #include "os/os.h"
 #include "pubsub/pubsub.h"
 #include "queue/ring.h"
+#include "service/registry.h"
 #include "service/service.h"
 
 /* A publisher data segment, mapped read-only. Lives while connected or while
@@ -60,6 +63,9 @@ struct ferry_sub {
     struct sub_map *maps;
     uint64_t received;
     uint64_t lost_before; /* dropped counts of connections that ended */
+    uint32_t gone;        /* publishers that went away, not yet reported by ferry_sub_wait */
+    struct fy_waiter waiter;
+    struct fy_wait_ops wait_ops;
     uint64_t sub_mask, ret_mask;
     unsigned sub_log2, ret_log2;
 };
@@ -118,6 +124,7 @@ static void conn_drop(ferry_sub *sub, struct sub_conn *sc)
     if (!sc->connected)
         return;
     sub->lost_before += atomic_load_explicit(&sc->shm->dropped, memory_order_relaxed);
+    sub->gone++;
     sc->connected = 0;
     sc->map->connected = 0;
     map_release(sub, sc->map);
@@ -166,6 +173,51 @@ static int refresh(ferry_sub *sub)
     return FERRY_OK;
 }
 
+static void finish_closing(ferry_sub *sub, uint32_t p);
+static int sub_has_sample(ferry_sub *sub);
+
+/* Whether a take would find a sample, or a departure is to be reported.
+ * Peeks at the entry at each head without consuming it. */
+static int sub_ready(void *ctx)
+{
+    ferry_sub *sub = ctx;
+    uint64_t epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, &sub->svc.geo, sub->slot)->epoch,
+                                          memory_order_seq_cst);
+    if (epoch != sub->seen_epoch && refresh(sub) != FERRY_OK)
+        return 1; /* let the caller meet the error on take */
+    for (uint32_t i = 0; i < sub->nactive; i++) {
+        struct sub_conn *sc = &sub->conns[sub->active[i]];
+        uint64_t h = atomic_load_explicit(&sc->shm->head, memory_order_relaxed);
+        uint64_t e = atomic_load_explicit(&sc->submit[h & sub->sub_mask], memory_order_seq_cst);
+        if (fy_entry_is(e, h, sub->sub_log2))
+            return 1;
+        if (sc->closing) {
+            finish_closing(sub, sub->active[i]);
+            i--;
+        }
+    }
+    return sub->gone != 0;
+}
+
+/* Checks that the publishers this subscriber reads from are alive; cleans
+ * up after dead ones (which changes the epoch, seen by sub_ready). */
+static int sub_peers(void *ctx)
+{
+    ferry_sub *sub = ctx;
+    int dead = 0;
+    for (uint32_t i = 0; i < sub->nactive && !dead; i++) {
+        struct fy_slot *ps = fy_pub_slot(sub->svc.hdr, &sub->svc.geo, sub->active[i]);
+        if (atomic_load_explicit(&ps->state, memory_order_acquire) == FY_SLOT_ACTIVE &&
+            !fy_node_alive(sub->svc.domain, atomic_load_explicit(&ps->owner, memory_order_relaxed)))
+            dead = 1;
+    }
+    if (dead && fy_service_lock(&sub->svc) == FERRY_OK) {
+        fy_service_reap(&sub->svc);
+        fy_service_unlock(&sub->svc);
+    }
+    return dead;
+}
+
 int ferry_sub_open(ferry_sub **out, ferry_node *node, const char *service, const ferry_pubsub_opts *opts)
 {
     if (!out)
@@ -204,9 +256,13 @@ int ferry_sub_open(ferry_sub **out, ferry_node *node, const char *service, const
         free(sub);
         return fy_fail(FERRY_ENOMEM, "ferry_sub_open: out of memory");
     }
+    sub->wait_ops.ready = sub_ready;
+    sub->wait_ops.peers = sub_peers;
+    sub->wait_ops.ctx = sub;
+    fy_waiter_init(&sub->waiter, &fy_sub_slot(sub->svc.hdr, g, sub->slot)->waiter, sub->svc.domain, sub->id);
     /* Force a first refresh on the first take. */
     sub->seen_epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, g, sub->slot)->epoch, memory_order_relaxed) - 1;
-    fy_node_add_port(node, &sub->link, FY_PORT_SUB);
+    fy_node_add_port(node, &sub->link, FY_LINK_SUB);
     *out = sub;
     return FERRY_OK;
 }
@@ -278,6 +334,8 @@ int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size)
             *size = sz;
         return FERRY_OK;
     }
+    if (sub->waiter.fd >= 0)
+        fy_waiter_rearm(&sub->waiter, &sub->wait_ops);
     return FERRY_EAGAIN;
 }
 
@@ -345,11 +403,53 @@ int ferry_sub_stats_get(ferry_sub *sub, ferry_sub_stats *st)
     return FERRY_OK;
 }
 
+int ferry_sub_set_wait_opts(ferry_sub *sub, const ferry_wait_opts *opts)
+{
+    if (!sub)
+        return fy_fail(FERRY_EINVAL, "ferry_sub_set_wait_opts: sub is NULL");
+    return fy_waiter_set_opts(&sub->waiter, opts);
+}
+
+int ferry_sub_wait(ferry_sub *sub, int64_t timeout_ns)
+{
+    if (!sub)
+        return fy_fail(FERRY_EINVAL, "ferry_sub_wait: sub is NULL");
+    if (timeout_ns < 0 && timeout_ns != FERRY_FOREVER)
+        return fy_fail(FERRY_EINVAL, "ferry_sub_wait: timeout %lld: use >= 0 or FERRY_FOREVER", (long long)timeout_ns);
+    int rc = fy_waiter_wait(&sub->waiter, &sub->wait_ops, timeout_ns);
+    if (rc == FERRY_ETIMEDOUT)
+        return fy_fail(FERRY_ETIMEDOUT, "ferry_sub_wait on \"%s\": no sample within %lld ns", sub->svc.name,
+                       (long long)timeout_ns);
+    /* Ready: a sample, or a departure to report once. */
+    if (sub_has_sample(sub))
+        return FERRY_OK;
+    if (sub->gone) {
+        sub->gone = 0;
+        return fy_fail(FERRY_EDISCONNECTED, "ferry_sub_wait on \"%s\": a publisher went away", sub->svc.name);
+    }
+    return FERRY_OK;
+}
+
+int ferry_sub_fd(ferry_sub *sub)
+{
+    if (!sub)
+        return fy_fail(FERRY_EINVAL, "ferry_sub_fd: sub is NULL");
+    int fd = fy_waiter_fd(&sub->waiter);
+    if (fd >= 0 && sub_ready(sub)) {
+        /* Already something to take: make the fd readable now. */
+        uint32_t zero = 0;
+        if (atomic_compare_exchange_strong(&sub->waiter.shm->signaled, &zero, 1))
+            fy_os_signal_send(sub->waiter.name);
+    }
+    return fd;
+}
+
 void ferry_sub_close(ferry_sub *sub)
 {
     if (!sub)
         return;
     fy_node_remove_port(sub->node, &sub->link);
+    fy_waiter_fini(&sub->waiter);
     /* Samples still held are taken back by their publishers when they see
      * this slot freed; the mappings go with this process's view. */
     fy_service_leave(&sub->svc, FY_PORT_SUB, sub->slot, sub->gen);
@@ -365,3 +465,33 @@ void ferry_sub_close(ferry_sub *sub)
     free(sub->held);
     free(sub);
 }
+
+/* ---- wait set hooks ------------------------------------------------------ */
+
+static int sub_has_sample(ferry_sub *sub)
+{
+    for (uint32_t i = 0; i < sub->nactive; i++) {
+        struct sub_conn *sc = &sub->conns[sub->active[i]];
+        uint64_t h = atomic_load_explicit(&sc->shm->head, memory_order_relaxed);
+        if (fy_entry_is(atomic_load_explicit(&sc->submit[h & sub->sub_mask], memory_order_acquire), h,
+                        sub->sub_log2))
+            return 1;
+    }
+    return 0;
+}
+
+int fy_sub_pending(ferry_sub *sub, unsigned *gone)
+{
+    sub_ready(sub); /* refreshes and finishes departed publishers */
+    *gone = sub->gone;
+    sub->gone = 0;
+    return sub_has_sample(sub);
+}
+
+void fy_sub_settle(ferry_sub *sub)
+{
+    if (sub->waiter.fd >= 0 && !sub_ready(sub))
+        fy_waiter_rearm(&sub->waiter, &sub->wait_ops);
+}
+
+int fy_sub_check_peers(ferry_sub *sub) { return sub_peers(sub); }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "event/waiter.h"
 #include "os/os.h"
 #include "queue/ring.h"
 #include "service/registry.h"
@@ -79,11 +80,56 @@ int fy_config_from_opts(struct fy_svc_config *cfg, const ferry_pubsub_opts *opts
     return FERRY_OK;
 }
 
+void ferry_event_opts_init(ferry_event_opts *o)
+{
+    if (!o)
+        return;
+    o->max_event_id = 63;
+    o->max_notifiers = 16;
+    o->max_listeners = 16;
+}
+
+int fy_config_from_event_opts(struct fy_svc_config *cfg, const ferry_event_opts *opts)
+{
+    ferry_event_opts def;
+    if (!opts) {
+        ferry_event_opts_init(&def);
+        opts = &def;
+    }
+    int rc;
+    if ((rc = check_range("max_event_id", opts->max_event_id, 0, FY_MAX_EVENT_ID)) ||
+        (rc = check_range("max_notifiers", opts->max_notifiers, 1, FY_MAX_PUBLISHERS)) ||
+        (rc = check_range("max_listeners", opts->max_listeners, 1, FY_MAX_SUBSCRIBERS)))
+        return rc;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->pattern = FERRY_PATTERN_EVENT;
+    cfg->max_event_id = opts->max_event_id;
+    cfg->max_publishers = opts->max_notifiers;
+    cfg->max_subscribers = opts->max_listeners;
+    snprintf(cfg->type_name, sizeof cfg->type_name, "event");
+    return FERRY_OK;
+}
+
 static uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+static void geometry_slots(struct fy_svc_geometry *g, const struct fy_svc_config *c)
+{
+    g->off_pub_slots = round_up(sizeof(struct fy_svc_header), FY_LINE);
+    g->off_sub_slots = g->off_pub_slots + (uint64_t)c->max_publishers * sizeof(struct fy_slot);
+    g->off_conns = g->off_sub_slots + (uint64_t)c->max_subscribers * sizeof(struct fy_slot);
+}
 
 int fy_geometry_compute(struct fy_svc_geometry *g, const struct fy_svc_config *c)
 {
     memset(g, 0, sizeof *g);
+    if (c->pattern == FERRY_PATTERN_EVENT) {
+        geometry_slots(g, c);
+        /* One extra bit after max_event_id: FERRY_EVENT_PEER_GONE. */
+        uint64_t words = ((uint64_t)c->max_event_id + 2 + 63) / 64;
+        g->conn_stride = round_up(words * sizeof(uint64_t), FY_LINE);
+        g->total_size = g->off_conns + (uint64_t)c->max_subscribers * g->conn_stride;
+        return FERRY_OK;
+    }
     uint64_t align = c->alignment > FY_LINE ? c->alignment : FY_LINE;
     uint64_t chunks = (uint64_t)c->max_subscribers * ((uint64_t)c->queue_capacity + c->max_borrowed) + c->history +
                       c->max_loans;
@@ -104,9 +150,7 @@ int fy_geometry_compute(struct fy_svc_geometry *g, const struct fy_svc_config *c
                        (unsigned long long)g->data_size);
     g->sub_ring_size = (uint32_t)fy_pow2_at_least(c->queue_capacity);
     g->ret_ring_size = (uint32_t)fy_pow2_at_least((uint64_t)c->queue_capacity + c->max_borrowed);
-    g->off_pub_slots = round_up(sizeof(struct fy_svc_header), FY_LINE);
-    g->off_sub_slots = g->off_pub_slots + (uint64_t)c->max_publishers * sizeof(struct fy_slot);
-    g->off_conns = g->off_sub_slots + (uint64_t)c->max_subscribers * sizeof(struct fy_slot);
+    geometry_slots(g, c);
     g->conn_stride =
         round_up(sizeof(struct fy_conn) + ((uint64_t)g->sub_ring_size + g->ret_ring_size) * sizeof(uint64_t), FY_LINE);
     g->total_size = g->off_conns + (uint64_t)c->max_publishers * c->max_subscribers * g->conn_stride;
@@ -122,6 +166,12 @@ int fy_geometry_compute(struct fy_svc_geometry *g, const struct fy_svc_config *c
 static int config_validate(struct fy_svc_config *c)
 {
     c->type_name[sizeof c->type_name - 1] = '\0';
+    if (c->pattern == FERRY_PATTERN_EVENT)
+        return c->max_event_id <= FY_MAX_EVENT_ID && c->max_publishers >= 1 &&
+                       c->max_publishers <= FY_MAX_PUBLISHERS && c->max_subscribers >= 1 &&
+                       c->max_subscribers <= FY_MAX_SUBSCRIBERS
+                   ? FERRY_OK
+                   : FERRY_ECORRUPT;
     if (c->pattern != FERRY_PATTERN_PUBSUB || c->overflow > 1 || c->alignment == 0 ||
         (c->alignment & (c->alignment - 1)) || c->alignment > 4096 || c->max_payload == 0 ||
         c->max_payload > FY_MAX_PAYLOAD || c->history > FY_MAX_HISTORY || c->queue_capacity == 0 ||
@@ -144,9 +194,19 @@ static int compat_u(const char *svc, const char *field, uint64_t have, uint64_t 
 static int config_compatible(const char *svc, const struct fy_svc_config *have, const struct fy_svc_config *want)
 {
     static const char *overflow_names[] = {"DROP_OLDEST", "BLOCK"};
+    static const char *pattern_names[] = {"unknown", "publish-subscribe", "event"};
     int rc;
     if (have->pattern != want->pattern)
-        return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\" exists with another messaging pattern", svc);
+        return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\" is a %s service, not a %s service", svc,
+                       pattern_names[have->pattern <= 2 ? have->pattern : 0],
+                       pattern_names[want->pattern <= 2 ? want->pattern : 0]);
+    if (have->pattern == FERRY_PATTERN_EVENT) {
+        if ((rc = compat_u(svc, "max_event_id", have->max_event_id, want->max_event_id, 1)) ||
+            (rc = compat_u(svc, "max_notifiers", have->max_publishers, want->max_publishers, 0)) ||
+            (rc = compat_u(svc, "max_listeners", have->max_subscribers, want->max_subscribers, 0)))
+            return rc;
+        return FERRY_OK;
+    }
     if (strcmp(have->type_name, want->type_name) != 0)
         return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\": type_name is \"%s\" but you asked for \"%s\"", svc,
                        have->type_name, want->type_name);
@@ -296,8 +356,28 @@ void fy_service_touch_subscribers(struct fy_service *svc)
 {
     for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++) {
         struct fy_slot *ss = fy_sub_slot(svc->hdr, &svc->geo, s);
-        if (atomic_load_explicit(&ss->state, memory_order_relaxed) == FY_SLOT_ACTIVE)
-            atomic_fetch_add_explicit(&ss->epoch, 1, memory_order_release);
+        if (atomic_load_explicit(&ss->state, memory_order_relaxed) != FY_SLOT_ACTIVE)
+            continue;
+        /* seq_cst RMW, then fy_wake's load of the waiter flags: a sleeping
+         * port either sees the new epoch or gets woken. */
+        atomic_fetch_add_explicit(&ss->epoch, 1, memory_order_seq_cst);
+        fy_wake(&ss->waiter, svc->domain, atomic_load_explicit(&ss->port_id, memory_order_relaxed));
+    }
+}
+
+/* Events: raises bit `bit` at every active listener and wakes it. */
+void fy_event_raise(struct fy_service *svc, uint32_t bit)
+{
+    for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++) {
+        struct fy_slot *ls = fy_sub_slot(svc->hdr, &svc->geo, s);
+        if (atomic_load_explicit(&ls->state, memory_order_acquire) != FY_SLOT_ACTIVE)
+            continue;
+        _Atomic uint64_t *bits = fy_event_bits(svc->hdr, &svc->geo, s);
+        uint64_t mask = 1ull << (bit & 63);
+        /* seq_cst RMW publishes the bit before fy_wake reads the flags. */
+        uint64_t old = atomic_fetch_or_explicit(&bits[bit >> 6], mask, memory_order_seq_cst);
+        (void)old;
+        fy_wake(&ls->waiter, svc->domain, atomic_load_explicit(&ls->port_id, memory_order_relaxed));
     }
 }
 
@@ -305,6 +385,8 @@ void fy_service_touch_subscribers(struct fy_service *svc)
  * (generation gen) queued. Under the lock. */
 static int pub_samples_pending(struct fy_service *svc, uint32_t p, uint32_t gen)
 {
+    if (svc->cfg.pattern != FERRY_PATTERN_PUBSUB)
+        return 0;
     unsigned log2 = fy_log2(svc->geo.sub_ring_size);
     uint64_t mask = svc->geo.sub_ring_size - 1;
     for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++) {
@@ -340,6 +422,13 @@ static unsigned pub_retire(struct fy_service *svc, uint32_t p)
     struct fy_slot *ps = fy_pub_slot(svc->hdr, &svc->geo, p);
     uint32_t gen = atomic_load_explicit(&ps->gen, memory_order_relaxed);
     unsigned removed = 0;
+    if (svc->cfg.pattern == FERRY_PATTERN_EVENT) {
+        /* A notifier left: tell the listeners. */
+        atomic_store_explicit(&ps->owner, 0, memory_order_relaxed);
+        atomic_store_explicit(&ps->state, FY_SLOT_FREE, memory_order_release);
+        fy_event_raise(svc, svc->cfg.max_event_id + 1);
+        return 0;
+    }
     if (pub_samples_pending(svc, p, gen)) {
         atomic_store_explicit(&ps->owner, 0, memory_order_relaxed);
         atomic_store_explicit(&ps->state, FY_SLOT_ORPHAN, memory_order_release);
@@ -384,7 +473,9 @@ static unsigned maybe_remove(struct fy_service *svc)
     return fy_os_unlink(svc->path) == 0 ? 1u : 0u;
 }
 
-unsigned fy_service_reap(struct fy_service *svc)
+unsigned fy_service_reap(struct fy_service *svc) { return fy_service_reap_ex(svc, 1); }
+
+unsigned fy_service_reap_ex(struct fy_service *svc, int may_remove)
 {
     unsigned removed = 0;
     if (svc->hdr->removed)
@@ -405,7 +496,8 @@ unsigned fy_service_reap(struct fy_service *svc)
         else if (st == FY_SLOT_ORPHAN)
             fy_service_orphan_try_free(svc, p);
     }
-    removed += maybe_remove(svc);
+    if (may_remove)
+        removed += maybe_remove(svc);
     return removed;
 }
 
@@ -424,6 +516,9 @@ static int claim_slot(struct fy_service *svc, enum fy_port_kind kind, uint64_t n
         atomic_store_explicit(&sl->gen, g, memory_order_relaxed);
         atomic_store_explicit(&sl->owner, node_id, memory_order_relaxed);
         atomic_store_explicit(&sl->port_id, port_id, memory_order_relaxed);
+        /* A dead previous owner may have left its waiter flags set. */
+        atomic_store_explicit(&sl->waiter.flags, 0, memory_order_relaxed);
+        atomic_store_explicit(&sl->waiter.signaled, 0, memory_order_relaxed);
         atomic_store_explicit(&sl->state, FY_SLOT_ACTIVE, memory_order_release);
         *slot = i;
         *gen = g;
@@ -478,7 +573,7 @@ int fy_service_join(struct fy_service *svc, const struct fy_opener *who, const c
         }
         rc = claim_slot(svc, kind, who->node_id, port_id, slot, gen);
         if (rc == FERRY_ELIMIT) {
-            fy_service_reap(svc); /* a dead node may hold a slot */
+            fy_service_reap_ex(svc, 0); /* a dead node may hold a slot; we are about to join */
             rc = claim_slot(svc, kind, who->node_id, port_id, slot, gen);
         }
         if (rc == FERRY_OK && kind == FY_PORT_SUB)

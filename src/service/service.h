@@ -42,6 +42,12 @@ struct fy_opener {
  * FERRY_EINVAL with a message naming the field. */
 int fy_config_from_opts(struct fy_svc_config *cfg, const ferry_pubsub_opts *opts);
 
+/* The same for event services. */
+int fy_config_from_event_opts(struct fy_svc_config *cfg, const ferry_event_opts *opts);
+
+/* Events: raises id bit `bit` at every active listener and wakes it. */
+void fy_event_raise(struct fy_service *svc, uint32_t bit);
+
 /* Derives the geometry; FERRY_EINVAL when the config gives absurd sizes. */
 int fy_geometry_compute(struct fy_svc_geometry *geo, const struct fy_svc_config *cfg);
 
@@ -67,6 +73,8 @@ void fy_service_unlock(struct fy_service *svc);
  * nobody needs any more, and removes the service when nothing is left.
  * Returns the number of shared-memory objects removed. */
 unsigned fy_service_reap(struct fy_service *svc);
+/* The same, but keeps the service even when no slot is left (may_remove 0). */
+unsigned fy_service_reap_ex(struct fy_service *svc, int may_remove);
 
 /* Under the lock: retires an orphaned publisher slot if no subscriber still
  * has its samples queued. */

@@ -18,6 +18,11 @@
  *       uint64 submit[sub_ring_size]        publisher -> subscriber entries
  *       uint64 ret[ret_ring_size]           subscriber -> publisher entries
  *
+ * Event service segment: the same header and slots (publisher slots hold
+ * notifiers, subscriber slots listeners), then per listener a bitset of
+ * pending event ids, (max_event_id + 2) bits rounded up to cache lines; the
+ * last id bit stands for FERRY_EVENT_PEER_GONE.
+ *
  * Publisher data segment (ferry.D.s.<hash>.p<slot>.<gen>), written by its
  * publisher only and mapped read-only by subscribers:
  *
@@ -51,6 +56,7 @@
 #define FY_MAX_LOANS 1024u
 #define FY_MAX_CHUNKS 65535u
 #define FY_MAX_PAYLOAD 0xffff0000ull /* sizes travel in 32 bits */
+#define FY_MAX_EVENT_ID 4095u
 
 enum fy_slot_state {
     FY_SLOT_FREE = 0,
@@ -73,6 +79,8 @@ struct fy_svc_config {
     uint32_t max_subscribers;
     uint32_t max_loans;
     uint32_t max_borrowed;
+    uint32_t max_event_id; /* events only */
+    uint32_t reserved;
     char type_name[FERRY_TYPE_NAME_MAX + 1];
 };
 
@@ -113,17 +121,31 @@ struct fy_svc_header {
     char pad_sub_gen[FY_LINE - sizeof(uint64_t)];
 };
 
-/* A publisher or subscriber slot. Written under the service lock; the
- * subscriber's epoch is read without it on every take. */
+/* How a waiting port (subscriber, listener) is woken; see src/event/waiter.h. */
+enum fy_wait_flags {
+    FY_WAIT_ASLEEP = 1u, /* the waiter is (about to be) in futex_wait */
+    FY_WAIT_FD = 2u      /* the waiter is watched through its signal socket */
+};
+
+struct fy_waiter_shm {
+    _Atomic uint32_t futex;    /* bumped by a waker right before FUTEX_WAKE */
+    _Atomic uint32_t flags;    /* enum fy_wait_flags; written by the waiter */
+    _Atomic uint32_t signaled; /* FD mode: a datagram is on its way (CAS 0 -> 1 by wakers) */
+    uint32_t reserved;
+};
+
+/* A port slot (publisher, subscriber, notifier, listener). Written under
+ * the service lock, except epoch and waiter. */
 struct fy_slot {
     _Atomic uint32_t state; /* enum fy_slot_state */
     _Atomic uint32_t gen;   /* bumped each time the slot is claimed; never 0 once used */
     _Atomic uint64_t owner; /* node id that owns the port; 0 when free */
     _Atomic uint64_t port_id;
-    /* Subscribers only: bumped (release) by anyone who changes this
-     * subscriber's connections; the subscriber compares it on every take. */
+    /* Subscribers and listeners: bumped (release) by anyone who changes this
+     * port's connections; the port compares it on every take. */
     _Atomic uint64_t epoch;
-    char pad[FY_LINE - 32];
+    struct fy_waiter_shm waiter; /* subscribers and listeners */
+    char pad[FY_LINE - 48];
 };
 
 /* Connection between publisher slot p and subscriber slot s. */
@@ -173,6 +195,10 @@ struct fy_node_record {
     char name[FERRY_NODE_NAME_MAX + 1];
 };
 
+_Static_assert(sizeof(struct fy_slot) == FY_LINE, "a slot is one cache line");
+_Static_assert(sizeof(struct fy_conn) == 2 * FY_LINE, "a connection header is two cache lines");
+_Static_assert(sizeof(struct fy_chunk_header) == FY_LINE, "a chunk header is one cache line");
+
 /* Accessors take the port's private, validated copy of the geometry, never
  * the one in shared memory (which a peer could change after validation). */
 static inline struct fy_slot *fy_pub_slot(void *base, const struct fy_svc_geometry *g, uint32_t p)
@@ -189,6 +215,12 @@ static inline struct fy_conn *fy_conn_at(void *base, const struct fy_svc_geometr
                                          uint32_t p, uint32_t s)
 {
     return (struct fy_conn *)((char *)base + g->off_conns + ((uint64_t)p * max_subscribers + s) * g->conn_stride);
+}
+
+/* Events: the pending-id bitset of listener slot s. */
+static inline _Atomic uint64_t *fy_event_bits(void *base, const struct fy_svc_geometry *g, uint32_t s)
+{
+    return (_Atomic uint64_t *)((char *)base + g->off_conns + (uint64_t)s * g->conn_stride);
 }
 
 static inline _Atomic uint64_t *fy_conn_submit(struct fy_conn *c) { return (_Atomic uint64_t *)(c + 1); }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/futex.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 
 #include "core/error.h"
 
@@ -193,6 +198,83 @@ int fy_os_owner(const char *path, long *uid, unsigned *mode)
     *uid = (long)st.st_uid;
     *mode = (unsigned)(st.st_mode & 07777);
     return 0;
+}
+
+int fy_os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+{
+    struct timespec ts, *tp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000);
+        tp = &ts;
+    }
+    /* Not FUTEX_PRIVATE_FLAG: the word is shared between processes. */
+    long rc = syscall(SYS_futex, (uint32_t *)(uintptr_t)word, FUTEX_WAIT, expected, tp, NULL, 0);
+    if (rc == 0 || errno == EAGAIN)
+        return 0;
+    if (errno == ETIMEDOUT)
+        return 1;
+    return 2; /* EINTR */
+}
+
+void fy_os_futex_wake(_Atomic uint32_t *word) { syscall(SYS_futex, (uint32_t *)(uintptr_t)word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0); }
+
+static socklen_t abstract_addr(struct sockaddr_un *sa, const char *name)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    size_t n = strlen(name);
+    if (n > sizeof sa->sun_path - 2)
+        n = sizeof sa->sun_path - 2;
+    memcpy(sa->sun_path + 1, name, n); /* sun_path[0] == 0: abstract */
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+}
+
+int fy_os_signal_open(const char *name)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errno_to_ferry(errno, "socket", name);
+    struct sockaddr_un sa;
+    socklen_t len = abstract_addr(&sa, name);
+    if (bind(fd, (struct sockaddr *)&sa, len) != 0) {
+        int e = errno;
+        close(fd);
+        return errno_to_ferry(e, "bind signal socket", name);
+    }
+    return fd;
+}
+
+static _Atomic int sender_fd = -1;
+
+void fy_os_signal_send(const char *name)
+{
+    int fd = atomic_load_explicit(&sender_fd, memory_order_acquire);
+    if (fd < 0) {
+        int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (nfd < 0)
+            return;
+        int expected = -1;
+        if (atomic_compare_exchange_strong(&sender_fd, &expected, nfd))
+            fd = nfd;
+        else {
+            close(nfd);
+            fd = expected;
+        }
+    }
+    struct sockaddr_un sa;
+    socklen_t len = abstract_addr(&sa, name);
+    char byte = 1;
+    /* A full queue (EAGAIN) means the waiter is already signalled; a missing
+     * name (ECONNREFUSED) means it is gone. Both are fine to ignore. */
+    (void)sendto(fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+}
+
+void fy_os_signal_drain(int fd)
+{
+    char buf[64];
+    while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+    }
 }
 
 int64_t fy_os_age_s(const char *path)
