@@ -362,12 +362,62 @@ FERRY_API int ferry_waitset_run(ferry_waitset *ws, ferry_waitset_cb cb, void *us
 FERRY_API void ferry_waitset_stop(ferry_waitset *ws);
 
 /* ------------------------------------------------------------------------ */
+/* Shared state: one writer, many wait-free readers                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ferry_state_writer ferry_state_writer;
+typedef struct ferry_state_reader ferry_state_reader;
+
+typedef struct ferry_state_opts {
+    const char *type_name; /* NULL: "bytes"; exact match */
+    size_t max_size;       /* largest value in bytes (default 4096); exact match */
+    uint32_t max_readers;  /* default 16; the opener's value must not exceed the service's */
+    /* NULL (default): the value lives while some process has the service
+     * open. A directory: every published version is also written there, and
+     * the last one comes back after a restart of every process or of the
+     * machine. Must match the service's when given. */
+    const char *persist_dir;
+} ferry_state_opts;
+
+FERRY_API void ferry_state_opts_init(ferry_state_opts *opts);
+
+/* Opens the single writer of a state service (FERRY_ELIMIT if it has one). */
+FERRY_API int ferry_state_writer_open(ferry_state_writer **writer, ferry_node *node, const char *service,
+                                      const ferry_state_opts *opts);
+/* Loans a buffer of size bytes (1..max_size) to prepare the next version in
+ * place. One loan at a time (FERRY_ELIMIT). Never waits for readers. */
+FERRY_API int ferry_state_loan(ferry_state_writer *writer, size_t size, void **buffer);
+/* Makes the loaned buffer the current version in one atomic switch; its
+ * version number (1, 2, ...) goes to *version (may be NULL). The loan is
+ * handed over whatever it returns. With persistence, FERRY_ESYSTEM or
+ * FERRY_ENOSPC mean the version was published but not saved. */
+FERRY_API int ferry_state_publish(ferry_state_writer *writer, void *buffer, uint64_t *version);
+FERRY_API void ferry_state_discard(ferry_state_writer *writer, void *buffer);
+/* Loan, copy, publish. */
+FERRY_API int ferry_state_write(ferry_state_writer *writer, const void *data, size_t size, uint64_t *version);
+FERRY_API void ferry_state_writer_close(ferry_state_writer *writer);
+
+FERRY_API int ferry_state_reader_open(ferry_state_reader **reader, ferry_node *node, const char *service,
+                                      const ferry_state_opts *opts);
+/* Starts reading the latest complete version: *data stays valid and
+ * unchanged until ferry_state_read_end, however often the writer publishes.
+ * Never waits. FERRY_EAGAIN when nothing was published yet; FERRY_ELIMIT if
+ * a read is already open on this reader (one at a time). */
+FERRY_API int ferry_state_read_begin(ferry_state_reader *reader, const void **data, size_t *size, uint64_t *version);
+FERRY_API void ferry_state_read_end(ferry_state_reader *reader);
+/* Waits until a version newer than newer_than is published. FERRY_OK,
+ * FERRY_ETIMEDOUT, or FERRY_EDISCONNECTED when the writer went away. */
+FERRY_API int ferry_state_wait(ferry_state_reader *reader, uint64_t newer_than, int64_t timeout_ns);
+FERRY_API void ferry_state_reader_close(ferry_state_reader *reader);
+
+/* ------------------------------------------------------------------------ */
 /* Listing and cleanup                                                      */
 /* ------------------------------------------------------------------------ */
 
 typedef enum ferry_pattern {
     FERRY_PATTERN_PUBSUB = 1,
-    FERRY_PATTERN_EVENT = 2
+    FERRY_PATTERN_EVENT = 2,
+    FERRY_PATTERN_STATE = 3
 } ferry_pattern;
 
 typedef struct ferry_service_info {
@@ -376,6 +426,7 @@ typedef struct ferry_service_info {
     char type_name[FERRY_TYPE_NAME_MAX + 1];
     ferry_pubsub_opts opts; /* pub/sub: static options; opts.type_name points to type_name above */
     ferry_event_opts event_opts; /* events: static options */
+    ferry_state_opts state_opts; /* state: static options (type_name as above; persist_dir NULL) */
     uint32_t publishers;    /* publisher (events: notifier) slots in use */
     uint32_t subscribers;   /* subscriber (events: listener) slots in use */
 } ferry_service_info;

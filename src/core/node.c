@@ -82,6 +82,12 @@ void ferry_node_close(ferry_node *n)
         case FY_LINK_LISTENER:
             ferry_listener_close((ferry_listener *)l);
             break;
+        case FY_LINK_STATE_WRITER:
+            ferry_state_writer_close((ferry_state_writer *)l);
+            break;
+        case FY_LINK_STATE_READER:
+            ferry_state_reader_close((ferry_state_reader *)l);
+            break;
         }
     }
     fy_node_file_remove(n->domain, n->id, n->lock_fd);

@@ -8,7 +8,14 @@
 #include "service/service.h"
 
 /* What a node's port list holds, so that ferry_node_close can close it. */
-enum fy_link_kind { FY_LINK_PUB, FY_LINK_SUB, FY_LINK_NOTIFIER, FY_LINK_LISTENER };
+enum fy_link_kind {
+    FY_LINK_PUB,
+    FY_LINK_SUB,
+    FY_LINK_NOTIFIER,
+    FY_LINK_LISTENER,
+    FY_LINK_STATE_WRITER,
+    FY_LINK_STATE_READER
+};
 
 struct fy_port_link {
     struct fy_port_link *next;

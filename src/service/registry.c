@@ -250,6 +250,15 @@ static int list_service(const char *name, void *user)
     snprintf(info.name, sizeof info.name, "%s", svc.name);
     info.pattern = (ferry_pattern)svc.cfg.pattern;
     snprintf(info.type_name, sizeof info.type_name, "%s", svc.cfg.type_name);
+    if (svc.cfg.pattern == FERRY_PATTERN_EVENT) {
+        info.event_opts.max_event_id = svc.cfg.max_event_id;
+        info.event_opts.max_notifiers = svc.cfg.max_publishers;
+        info.event_opts.max_listeners = svc.cfg.max_subscribers;
+    } else if (svc.cfg.pattern == FERRY_PATTERN_STATE) {
+        info.state_opts.type_name = info.type_name;
+        info.state_opts.max_size = svc.cfg.max_payload;
+        info.state_opts.max_readers = svc.cfg.max_subscribers;
+    }
     ferry_pubsub_opts *o = &info.opts;
     o->type_name = info.type_name;
     o->max_payload = svc.cfg.max_payload;

@@ -110,6 +110,37 @@ int fy_config_from_event_opts(struct fy_svc_config *cfg, const ferry_event_opts 
     return FERRY_OK;
 }
 
+void ferry_state_opts_init(ferry_state_opts *o)
+{
+    if (!o)
+        return;
+    o->type_name = NULL;
+    o->max_size = 4096;
+    o->max_readers = 16;
+    o->persist_dir = NULL;
+}
+
+int fy_config_from_state_opts(struct fy_svc_config *cfg, const ferry_state_opts *opts)
+{
+    ferry_state_opts def;
+    if (!opts) {
+        ferry_state_opts_init(&def);
+        opts = &def;
+    }
+    const char *type = opts->type_name ? opts->type_name : "bytes";
+    int rc = fy_type_name_check(type);
+    if (rc || (rc = check_range("max_size", opts->max_size, 1, FY_MAX_PAYLOAD)) ||
+        (rc = check_range("max_readers", opts->max_readers, 1, FY_MAX_SUBSCRIBERS)))
+        return rc;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->pattern = FERRY_PATTERN_STATE;
+    cfg->max_payload = opts->max_size;
+    cfg->max_publishers = 1;
+    cfg->max_subscribers = opts->max_readers;
+    snprintf(cfg->type_name, sizeof cfg->type_name, "%s", type);
+    return FERRY_OK;
+}
+
 static uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
 static void geometry_slots(struct fy_svc_geometry *g, const struct fy_svc_config *c)
@@ -122,6 +153,20 @@ static void geometry_slots(struct fy_svc_geometry *g, const struct fy_svc_config
 int fy_geometry_compute(struct fy_svc_geometry *g, const struct fy_svc_config *c)
 {
     memset(g, 0, sizeof *g);
+    if (c->pattern == FERRY_PATTERN_STATE) {
+        geometry_slots(g, c);
+        /* Readers may each hold an older buffer, one is current, one is
+         * being written: the writer always finds a free one. */
+        g->chunk_count = c->max_subscribers + 2;
+        g->payload_offset = sizeof(struct fy_state_buffer);
+        g->chunk_stride = round_up(sizeof(struct fy_state_buffer) + c->max_payload, FY_LINE);
+        g->data_size = round_up(sizeof(struct fy_state_header), FY_LINE); /* buffers start here */
+        g->total_size = g->off_conns + g->data_size + (uint64_t)g->chunk_count * g->chunk_stride;
+        if (g->total_size > (1ull << 40))
+            return fy_fail(FERRY_EINVAL, "a state service of max_size %llu and %u readers needs too much memory",
+                           (unsigned long long)c->max_payload, c->max_subscribers);
+        return FERRY_OK;
+    }
     if (c->pattern == FERRY_PATTERN_EVENT) {
         geometry_slots(g, c);
         /* One extra bit after max_event_id: FERRY_EVENT_PEER_GONE. */
@@ -166,6 +211,11 @@ int fy_geometry_compute(struct fy_svc_geometry *g, const struct fy_svc_config *c
 static int config_validate(struct fy_svc_config *c)
 {
     c->type_name[sizeof c->type_name - 1] = '\0';
+    if (c->pattern == FERRY_PATTERN_STATE)
+        return c->max_payload >= 1 && c->max_payload <= FY_MAX_PAYLOAD && c->max_publishers == 1 &&
+                       c->max_subscribers >= 1 && c->max_subscribers <= FY_MAX_SUBSCRIBERS
+                   ? FERRY_OK
+                   : FERRY_ECORRUPT;
     if (c->pattern == FERRY_PATTERN_EVENT)
         return c->max_event_id <= FY_MAX_EVENT_ID && c->max_publishers >= 1 &&
                        c->max_publishers <= FY_MAX_PUBLISHERS && c->max_subscribers >= 1 &&
@@ -194,12 +244,21 @@ static int compat_u(const char *svc, const char *field, uint64_t have, uint64_t 
 static int config_compatible(const char *svc, const struct fy_svc_config *have, const struct fy_svc_config *want)
 {
     static const char *overflow_names[] = {"DROP_OLDEST", "BLOCK"};
-    static const char *pattern_names[] = {"unknown", "publish-subscribe", "event"};
+    static const char *pattern_names[] = {"unknown", "publish-subscribe", "event", "state"};
     int rc;
     if (have->pattern != want->pattern)
         return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\" is a %s service, not a %s service", svc,
-                       pattern_names[have->pattern <= 2 ? have->pattern : 0],
-                       pattern_names[want->pattern <= 2 ? want->pattern : 0]);
+                       pattern_names[have->pattern <= 3 ? have->pattern : 0],
+                       pattern_names[want->pattern <= 3 ? want->pattern : 0]);
+    if (have->pattern == FERRY_PATTERN_STATE) {
+        if (strcmp(have->type_name, want->type_name) != 0)
+            return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\": type_name is \"%s\" but you asked for \"%s\"",
+                           svc, have->type_name, want->type_name);
+        if ((rc = compat_u(svc, "max_size", have->max_payload, want->max_payload, 1)) ||
+            (rc = compat_u(svc, "max_readers", have->max_subscribers, want->max_subscribers, 0)))
+            return rc;
+        return FERRY_OK;
+    }
     if (have->pattern == FERRY_PATTERN_EVENT) {
         if ((rc = compat_u(svc, "max_event_id", have->max_event_id, want->max_event_id, 1)) ||
             (rc = compat_u(svc, "max_notifiers", have->max_publishers, want->max_publishers, 0)) ||
@@ -454,6 +513,8 @@ static void sub_slot_free(struct fy_service *svc, uint32_t s)
 {
     struct fy_slot *ss = fy_sub_slot(svc->hdr, &svc->geo, s);
     atomic_store_explicit(&ss->owner, 0, memory_order_relaxed);
+    /* A dead state reader's guard no longer pins a buffer. */
+    atomic_store_explicit(&ss->hazard, 0, memory_order_release);
     atomic_store_explicit(&ss->state, FY_SLOT_FREE, memory_order_release);
     /* Publishers see this on their next send and take back what the
      * subscriber held (release pairs with their acquire of sub_gen). */
@@ -519,6 +580,7 @@ static int claim_slot(struct fy_service *svc, enum fy_port_kind kind, uint64_t n
         /* A dead previous owner may have left its waiter flags set. */
         atomic_store_explicit(&sl->waiter.flags, 0, memory_order_relaxed);
         atomic_store_explicit(&sl->waiter.signaled, 0, memory_order_relaxed);
+        atomic_store_explicit(&sl->hazard, 0, memory_order_relaxed);
         atomic_store_explicit(&sl->state, FY_SLOT_ACTIVE, memory_order_release);
         *slot = i;
         *gen = g;
@@ -582,13 +644,21 @@ int fy_service_join(struct fy_service *svc, const struct fy_opener *who, const c
             fy_service_touch_subscribers(svc);
         fy_service_unlock(svc);
         if (rc == FERRY_ELIMIT) {
+            static const char *port_names[4][2] = {{"ports", "ports"},
+                                                   {"publishers", "subscribers"},
+                                                   {"notifiers", "listeners"},
+                                                   {"writers", "readers"}};
+            static const char *limit_names[4][2] = {{"max", "max"},
+                                                    {"max_publishers", "max_subscribers"},
+                                                    {"max_notifiers", "max_listeners"},
+                                                    {"one writer per service", "max_readers"}};
             uint32_t max = kind == FY_PORT_PUB ? svc->cfg.max_publishers : svc->cfg.max_subscribers;
+            uint32_t pat = svc->cfg.pattern <= 3 ? svc->cfg.pattern : 0;
             fy_service_unmap(svc);
             return fy_fail(FERRY_ELIMIT,
                            "service \"%s\" already has %u %s (%s=%u): close one, or create the service with a "
                            "higher limit",
-                           name, max, kind == FY_PORT_PUB ? "publishers" : "subscribers",
-                           kind == FY_PORT_PUB ? "max_publishers" : "max_subscribers", max);
+                           name, max, port_names[pat][kind], limit_names[pat][kind], max);
         }
         return rc;
     }

@@ -45,6 +45,9 @@ int fy_config_from_opts(struct fy_svc_config *cfg, const ferry_pubsub_opts *opts
 /* The same for event services. */
 int fy_config_from_event_opts(struct fy_svc_config *cfg, const ferry_event_opts *opts);
 
+/* The same for state services. */
+int fy_config_from_state_opts(struct fy_svc_config *cfg, const ferry_state_opts *opts);
+
 /* Events: raises id bit `bit` at every active listener and wakes it. */
 void fy_event_raise(struct fy_service *svc, uint32_t bit);
 

@@ -23,6 +23,12 @@
  * pending event ids, (max_event_id + 2) bits rounded up to cache lines; the
  * last id bit stands for FERRY_EVENT_PEER_GONE.
  *
+ * State service segment: the same header and slots (the one publisher slot
+ * holds the writer, subscriber slots the readers, each with its hazard),
+ * then a state header (current = version << 16 | buffer index, written by
+ * the writer; the persistence directory) and max_readers + 2 buffers, each a
+ * 64-byte fy_state_buffer header followed by max_payload bytes.
+ *
  * Publisher data segment (ferry.D.s.<hash>.p<slot>.<gen>), written by its
  * publisher only and mapped read-only by subscribers:
  *
@@ -145,7 +151,10 @@ struct fy_slot {
      * port's connections; the port compares it on every take. */
     _Atomic uint64_t epoch;
     struct fy_waiter_shm waiter; /* subscribers and listeners */
-    char pad[FY_LINE - 48];
+    /* State readers: the buffer word (version << 16 | index) this reader is
+     * reading, 0 when none (a hazard the writer must not overwrite). */
+    _Atomic uint64_t hazard;
+    char pad[FY_LINE - 56];
 };
 
 /* Connection between publisher slot p and subscriber slot s. */
@@ -182,6 +191,21 @@ struct fy_chunk_header {
     uint64_t publisher_id;
     uint64_t size;
     char pad[FY_LINE - 32];
+};
+
+/* State services. */
+#define FY_STATE_PATH_MAX 255
+struct fy_state_header {
+    _Atomic uint64_t current; /* version << 16 | buffer index; 0: nothing published */
+    char pad[FY_LINE - 8];
+    char persist_dir[FY_STATE_PATH_MAX + 1]; /* "" when not persisted */
+};
+
+struct fy_state_buffer {
+    uint64_t version;
+    uint64_t size;
+    uint64_t checksum; /* FNV-1a 64 of the data (persisted services) */
+    char pad[FY_LINE - 24];
 };
 
 /* Node file (ferry.D.n.<id>): written once by its node before it becomes
