@@ -49,7 +49,7 @@ extern "C" {
     X(EPERM, -6, "permission denied")                                                \
     X(ECORRUPT, -7, "shared memory holds invalid data")                              \
     X(ELIMIT, -8, "a configured limit was reached")                                  \
-    X(ENOTFOUND, -9, "no such service or node")                                      \
+    X(ENOTFOUND, -9, "not found")                                      \
     X(ENOSPC, -10, "no space left for shared memory")                                \
     X(ESYSTEM, -11, "an operating system call failed")                               \
     X(EDISCONNECTED, -12, "the peer went away")
@@ -83,8 +83,9 @@ typedef struct ferry_node ferry_node;
 typedef struct ferry_node_opts {
     /* Isolation namespace: 1-32 of [A-Za-z0-9_-]. NULL: env FERRY_DOMAIN, else "default". */
     const char *domain;
-    /* Permission bits of every shared-memory object this node creates.
-     * 0600 (default): owner only. 0660: open to the group (see group). */
+    /* Permission bits of every shared-memory object this node creates; they
+     * must include 0600. 0600 (default): owner only. 0660: open to the group
+     * (see group). */
     unsigned mode;
     /* Group id given to created objects; -1 (default) keeps the process's group. */
     long group;
@@ -122,7 +123,8 @@ typedef struct ferry_pubsub_opts {
     const char *type_name;
     size_t max_payload;       /* largest sample in bytes (default 4096); exact match */
     size_t alignment;         /* payload alignment, power of two <= 4096 (default 8); exact match */
-    uint32_t history;         /* samples a late subscriber receives (default 0) */
+    uint32_t history;         /* newest samples a late subscriber receives, at most
+                                 queue_capacity of them (default 0) */
     uint32_t queue_capacity;  /* samples queued per subscriber (default 4) */
     uint32_t max_publishers;  /* default 4 */
     uint32_t max_subscribers; /* default 8 */
@@ -257,12 +259,14 @@ FERRY_API int ferry_sub_set_wait_opts(ferry_sub *sub, const ferry_wait_opts *opt
 /* Waits until a sample can be taken, for at most timeout_ns.
  * FERRY_OK: ferry_sub_take will find a sample. FERRY_ETIMEDOUT: nothing came.
  * FERRY_EDISCONNECTED: a publisher of this subscriber went away (closed, or
- * its process died) since the last call and nothing is queued; reported once
- * per departure. Publishers wake only subscribers that are actually asleep. */
+ * its process died) since the last report and nothing is queued; several
+ * departures between two calls are reported once. Publishers wake only
+ * subscribers that are actually asleep. */
 FERRY_API int ferry_sub_wait(ferry_sub *sub, int64_t timeout_ns);
 
 /* A file descriptor that is readable while the subscriber has samples to
- * take (for epoll, poll, select, libuv, GUI loops). Owned by the subscriber:
+ * take, and when a publisher went away until the next empty take (for
+ * epoll, poll, select, libuv, GUI loops). Owned by the subscriber:
  * do not close or read it. The first call makes publishers signal it, which
  * costs them one system call per burst of samples. Returns the fd, or a
  * negative FERRY_E* code. */
@@ -342,12 +346,13 @@ FERRY_API int ferry_waitset_attach_sub(ferry_waitset *ws, ferry_sub *sub, void *
 FERRY_API int ferry_waitset_attach_listener(ferry_waitset *ws, ferry_listener *listener, void *user,
                                             ferry_attachment **out);
 FERRY_API int ferry_waitset_attach_fd(ferry_waitset *ws, int fd, void *user, ferry_attachment **out);
-/* Fires once, after ns nanoseconds from now. */
+/* Fires once, ns nanoseconds from now. */
 FERRY_API int ferry_waitset_attach_deadline(ferry_waitset *ws, int64_t ns, void *user, ferry_attachment **out);
 /* Fires every ns nanoseconds. */
 FERRY_API int ferry_waitset_attach_interval(ferry_waitset *ws, int64_t ns, void *user, ferry_attachment **out);
 /* Detaches; safe from inside a callback of the same wait set (the source is
- * not reported again). Closing a source attached to a wait set without
+ * not reported again). A deadline stays attached after it fired (it does not
+ * fire again) until it is detached or the set is closed. Closing a source attached to a wait set without
  * detaching it first is an error of the caller. */
 FERRY_API void ferry_waitset_detach(ferry_waitset *ws, ferry_attachment *attachment);
 
@@ -389,8 +394,8 @@ FERRY_API int ferry_state_writer_open(ferry_state_writer **writer, ferry_node *n
 FERRY_API int ferry_state_loan(ferry_state_writer *writer, size_t size, void **buffer);
 /* Makes the loaned buffer the current version in one atomic switch; its
  * version number (1, 2, ...) goes to *version (may be NULL). The loan is
- * handed over whatever it returns. With persistence, FERRY_ESYSTEM or
- * FERRY_ENOSPC mean the version was published but not saved. */
+ * handed over whatever it returns. With persistence, FERRY_ESYSTEM,
+ * FERRY_ENOSPC or FERRY_EPERM mean the version was published but not saved. */
 FERRY_API int ferry_state_publish(ferry_state_writer *writer, void *buffer, uint64_t *version);
 FERRY_API void ferry_state_discard(ferry_state_writer *writer, void *buffer);
 /* Loan, copy, publish. */
@@ -401,7 +406,8 @@ FERRY_API int ferry_state_reader_open(ferry_state_reader **reader, ferry_node *n
                                       const ferry_state_opts *opts);
 /* Starts reading the latest complete version: *data stays valid and
  * unchanged until ferry_state_read_end, however often the writer publishes.
- * Never waits. FERRY_EAGAIN when nothing was published yet; FERRY_ELIMIT if
+ * Never waits for the writer (lock-free: it retries only if the writer
+ * switched versions during the few instructions of the begin). FERRY_EAGAIN when nothing was published yet; FERRY_ELIMIT if
  * a read is already open on this reader (one at a time). */
 FERRY_API int ferry_state_read_begin(ferry_state_reader *reader, const void **data, size_t *size, uint64_t *version);
 FERRY_API void ferry_state_read_end(ferry_state_reader *reader);
@@ -427,7 +433,7 @@ typedef struct ferry_service_info {
     ferry_pubsub_opts opts; /* pub/sub: static options; opts.type_name points to type_name above */
     ferry_event_opts event_opts; /* events: static options */
     ferry_state_opts state_opts; /* state: static options (type_name as above; persist_dir NULL) */
-    uint32_t publishers;    /* publisher (events: notifier) slots in use */
+    uint32_t publishers;    /* active publishers (events: notifiers; state: writer) */
     uint32_t subscribers;   /* subscriber (events: listener) slots in use */
 } ferry_service_info;
 

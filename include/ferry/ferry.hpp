@@ -37,6 +37,7 @@
 
 #include <array>
 #include <cassert>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -55,7 +56,8 @@
 #include <version>
 #endif
 #endif
-#if defined(__cpp_lib_span) && __cpp_lib_span >= 202002L
+#if defined(__cpp_lib_span) && __cpp_lib_span >= 202002L && defined(__cpp_lib_ranges)
+#include <ranges>
 #include <span>
 #define FERRY_HPP_HAS_STD_SPAN 1
 #endif
@@ -199,8 +201,8 @@ template <class T> inline const char *type_name()
 /* Span                                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* A view of n contiguous T (std::span is C++20). Converts to std::span where
- * the standard library has it. */
+/* A view of n contiguous T (std::span is C++20). Under C++20 it is a
+ * contiguous, borrowed range: std::span<T> s = ferry_span; works. */
 template <class T> class Span {
 public:
     using element_type = T;
@@ -245,14 +247,20 @@ public:
         assert(offset <= size_ && n <= size_ - offset);
         return Span(data_ + offset, n);
     }
-#ifdef FERRY_HPP_HAS_STD_SPAN
-    constexpr operator std::span<T>() const noexcept { return std::span<T>(data_, size_); }
-#endif
 
 private:
     T *data_ = nullptr;
     std::size_t size_ = 0;
 };
+
+} // namespace ferry
+
+#ifdef FERRY_HPP_HAS_STD_SPAN
+/* A ferry::Span does not own its elements: a std::span may outlive it. */
+template <class T> inline constexpr bool std::ranges::enable_borrowed_range<ferry::Span<T>> = true;
+#endif
+
+namespace ferry {
 
 /* ------------------------------------------------------------------------ */
 /* Options                                                                  */
@@ -346,6 +354,38 @@ private:
 using SampleInfo = ferry_sample_info;
 using PublisherStats = ferry_pub_stats;
 using SubscriberStats = ferry_sub_stats;
+
+/* A timeout that never expires (FERRY_FOREVER). */
+inline constexpr std::chrono::nanoseconds forever{FERRY_FOREVER};
+
+/* What Subscriber::wait() saw. */
+enum class WaitResult {
+    ready,       /* take() will find a sample */
+    timed_out,   /* nothing came in time */
+    disconnected /* a publisher went away and nothing is queued (reported once per departure) */
+};
+
+/* How a subscriber waits (ferry_wait_opts), with chainable setters. */
+class WaitOptions {
+public:
+    WaitOptions() noexcept { ferry_wait_opts_init(&o_); }
+    /* Busy-poll this long before sleeping (default 0). */
+    WaitOptions &spin(std::chrono::nanoseconds ns) noexcept
+    {
+        o_.spin_ns = static_cast<std::int64_t>(ns.count());
+        return *this;
+    }
+    /* How often a sleeping waiter checks that its peers live (default 100 ms). */
+    WaitOptions &liveness(std::chrono::nanoseconds ns) noexcept
+    {
+        o_.liveness_ns = static_cast<std::int64_t>(ns.count());
+        return *this;
+    }
+    const ferry_wait_opts &c_opts() const noexcept { return o_; }
+
+private:
+    ferry_wait_opts o_;
+};
 
 namespace detail {
 
@@ -821,6 +861,33 @@ public:
         check(ferry_sub_stats_get(handle(), &s));
         return s;
     }
+    /* Blocks until a sample can be taken, timeout passes or a publisher
+     * goes away (see WaitResult). Costs the publishers nothing unless this
+     * subscriber is asleep. */
+    template <class Rep, class Period>
+    WaitResult wait(const std::chrono::duration<Rep, Period> &timeout)
+    {
+        int rc = ferry_sub_wait(handle(), timeout_ns(timeout));
+        if (rc == FERRY_OK)
+            return WaitResult::ready;
+        if (rc == FERRY_ETIMEDOUT)
+            return WaitResult::timed_out;
+        if (rc == FERRY_EDISCONNECTED)
+            return WaitResult::disconnected;
+        throw_error(rc);
+    }
+    WaitResult wait() { return wait(forever); }
+    void set_wait_options(const WaitOptions &opts) { check(ferry_sub_set_wait_opts(handle(), &opts.c_opts())); }
+    /* A descriptor that is readable while samples are queued, for poll/epoll
+     * and event loops. Owned by the subscriber: do not close or read it. */
+    int fd()
+    {
+        int fd = ferry_sub_fd(handle());
+        if (fd < 0)
+            throw_error(fd);
+        return fd;
+    }
+
     const std::string &type_name() const noexcept { return type_name_; }
     std::size_t max_payload() const noexcept { return max_payload_; }
     std::size_t alignment() const noexcept { return alignment_; }
@@ -828,6 +895,41 @@ public:
     ferry_sub *c_handle() const noexcept { return h_.get(); }
 
 protected:
+    /* Nanoseconds for the C API: FERRY_FOREVER for ferry::forever (or any
+     * negative duration, or more than 30 years). */
+    template <class Rep, class Period>
+    static std::int64_t timeout_ns(const std::chrono::duration<Rep, Period> &timeout)
+    {
+        const double v = std::chrono::duration<double, std::nano>(timeout).count();
+        if (v < 0 || v > 9.4e17)
+            return FERRY_FOREVER;
+        return static_cast<std::int64_t>(v);
+    }
+    /* take_now() until it gives a sample, waiting in between, for at most
+     * timeout; an empty R when the time is up. */
+    template <class R, class Rep, class Period, class Take>
+    R take_within(const std::chrono::duration<Rep, Period> &timeout, Take take_now)
+    {
+        const std::int64_t ns = timeout_ns(timeout);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns < 0 ? 0 : ns);
+        for (;;) {
+            if (R r = take_now())
+                return r;
+            std::int64_t left = FERRY_FOREVER;
+            if (ns >= 0) {
+                left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now())
+                           .count();
+                if (left <= 0)
+                    return R();
+            }
+            int rc = ferry_sub_wait(handle(), left);
+            if (rc == FERRY_ETIMEDOUT)
+                return R();
+            if (rc != FERRY_OK && rc != FERRY_EDISCONNECTED) /* a departure does not end the wait */
+                throw_error(rc);
+        }
+    }
+
     SubscriberBase(const Node &node, const std::string &service, const ferry_pubsub_opts &o)
         : type_name_(o.type_name), max_payload_(o.max_payload), alignment_(o.alignment)
     {
@@ -957,6 +1059,12 @@ public:
             reject(p, size, "sizeof(T) is " + std::to_string(sizeof(T)));
         return Received<T>(c_handle(), p);
     }
+    /* Waits up to timeout (ferry::forever: no limit) for a sample and takes
+     * it; an empty Received when none came in time. */
+    template <class Rep, class Period> Received<T> take(const std::chrono::duration<Rep, Period> &timeout)
+    {
+        return take_within<Received<T>>(timeout, [this] { return take(); });
+    }
 };
 
 /* Receives slices of T from a service. */
@@ -981,6 +1089,11 @@ public:
             reject(p, size, "a whole number of " + std::to_string(sizeof(T)) + "-byte elements");
         return Received<T[]>(c_handle(), p, size);
     }
+    /* Waits up to timeout (ferry::forever: no limit) for a slice and takes it. */
+    template <class Rep, class Period> Received<T[]> take(const std::chrono::duration<Rep, Period> &timeout)
+    {
+        return take_within<Received<T[]>>(timeout, [this] { return take(); });
+    }
     std::size_t max_elements() const noexcept { return max_payload() / sizeof(T); }
 };
 
@@ -988,8 +1101,15 @@ public:
 /* Listing, cleanup, version                                                */
 /* ------------------------------------------------------------------------ */
 
+/* A service's messaging pattern (ferry_pattern). This header wraps pubsub;
+ * event and state services show up in listings. */
+enum class Pattern { pubsub = FERRY_PATTERN_PUBSUB, event = FERRY_PATTERN_EVENT, state = FERRY_PATTERN_STATE };
+
+/* One service of a domain. The publish-subscribe fields are the service's
+ * static options; for other patterns see the C API's ferry_service_info. */
 struct ServiceInfo {
     std::string name;
+    Pattern pattern;
     std::string type_name;
     std::size_t max_payload;
     std::size_t alignment;
@@ -1000,8 +1120,8 @@ struct ServiceInfo {
     std::uint32_t max_loans;
     std::uint32_t max_borrowed;
     Overflow overflow;
-    std::uint32_t publishers;  /* publisher slots in use */
-    std::uint32_t subscribers; /* subscriber slots in use */
+    std::uint32_t publishers;  /* publisher (events: notifier) slots in use */
+    std::uint32_t subscribers; /* subscriber (events: listener) slots in use */
 };
 
 struct NodeInfo {
@@ -1034,6 +1154,7 @@ template <class Info, class Out, Out (*Convert)(const Info &)> inline int list_c
 inline ServiceInfo to_service_info(const ferry_service_info &i)
 {
     return ServiceInfo{i.name,
+                       static_cast<Pattern>(i.pattern),
                        i.type_name,
                        i.opts.max_payload,
                        i.opts.alignment,

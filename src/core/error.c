@@ -7,6 +7,7 @@
  * fy_ok() runs on the take/release path. */
 static _Thread_local int last_code __attribute__((tls_model("initial-exec")));
 static _Thread_local char last_message[512] __attribute__((tls_model("initial-exec")));
+static _Thread_local const char *last_static __attribute__((tls_model("initial-exec")));
 
 const char *ferry_strerror(int err)
 {
@@ -28,6 +29,14 @@ int fy_fail(int code, const char *fmt, ...)
     vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
     last_code = code;
+    last_static = NULL;
+    return code;
+}
+
+int fy_fail_static(int code, const char *message)
+{
+    last_code = code;
+    last_static = message;
     return code;
 }
 
@@ -35,7 +44,12 @@ void fy_ok(void) { last_code = FERRY_OK; }
 
 int ferry_last_error(void) { return last_code; }
 
-const char *ferry_last_error_message(void) { return last_code == FERRY_OK ? "" : last_message; }
+const char *ferry_last_error_message(void)
+{
+    if (last_code == FERRY_OK)
+        return "";
+    return last_static ? last_static : last_message;
+}
 
 void ferry_clear_error(void) { fy_ok(); }
 

@@ -8,7 +8,13 @@
  * so that failures read `return fy_fail(FERRY_EINVAL, "...", ...);`. */
 int fy_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Marks the last call on this thread as successful (used by void calls). */
+/* Like fy_fail with a fixed message: cheap enough for the data path (an
+ * empty take), no formatting. */
+int fy_fail_static(int code, const char *message);
+
+/* Marks the last call on this thread as successful: void calls, and public
+ * calls that succeed after an internal step recorded an expected failure
+ * (an open that found no service and created it). */
 void fy_ok(void);
 
 #endif

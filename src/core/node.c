@@ -47,14 +47,17 @@ int ferry_node_open(ferry_node **out, const char *name, const ferry_node_opts *o
     pthread_mutex_init(&n->mu, NULL);
     /* Clean before registering: what dead nodes left is gone before we look. */
     fy_domain_cleanup(n->domain, NULL);
+    fy_own_node_add(n->id, n->name); /* before its file exists: see registry.h */
     n->lock_fd = fy_node_file_create(n->domain, n->id, n->name, n->mode, n->group);
     if (n->lock_fd < 0) {
         rc = n->lock_fd;
+        fy_own_node_remove(n->id);
         pthread_mutex_destroy(&n->mu);
         free(n);
         return rc;
     }
     *out = n;
+    fy_ok();
     return FERRY_OK;
 }
 
@@ -91,6 +94,7 @@ void ferry_node_close(ferry_node *n)
         }
     }
     fy_node_file_remove(n->domain, n->id, n->lock_fd);
+    fy_own_node_remove(n->id);
     /* Leave the domain tidy: remove what dead nodes left (cheap when none). */
     fy_domain_cleanup(n->domain, NULL);
     pthread_mutex_destroy(&n->mu);

@@ -68,6 +68,7 @@ int ferry_notifier_open(ferry_notifier **out, ferry_node *node, const char *serv
     }
     fy_node_add_port(node, &n->link, FY_LINK_NOTIFIER);
     *out = n;
+    fy_ok();
     return FERRY_OK;
 }
 
@@ -146,6 +147,7 @@ int ferry_listener_open(ferry_listener **out, ferry_node *node, const char *serv
     l->ops.ctx = l;
     fy_node_add_port(node, &l->link, FY_LINK_LISTENER);
     *out = l;
+    fy_ok();
     return FERRY_OK;
 }
 

@@ -20,6 +20,7 @@ void fy_waiter_init(struct fy_waiter *w, struct fy_waiter_shm *shm, const char *
     w->fd = -1;
     w->spin_ns = 0;
     w->liveness_ns = FY_DEFAULT_LIVENESS_NS;
+    w->next_probe = 0;
 }
 
 void fy_waiter_fini(struct fy_waiter *w)
@@ -54,6 +55,7 @@ int fy_waiter_set_opts(struct fy_waiter *w, const ferry_wait_opts *opts)
                        (long long)opts->liveness_ns);
     w->spin_ns = opts->spin_ns;
     w->liveness_ns = opts->liveness_ns;
+    w->next_probe = 0;
     return FERRY_OK;
 }
 
@@ -130,8 +132,11 @@ int fy_waiter_wait(struct fy_waiter *w, const struct fy_wait_ops *ops, int64_t t
                 break;
         }
     }
-    uint64_t next_probe = fy_os_now_ns() + (uint64_t)w->liveness_ns;
+    uint64_t now0 = fy_os_now_ns();
+    if (w->next_probe == 0 || w->next_probe > now0 + (uint64_t)w->liveness_ns)
+        w->next_probe = now0 + (uint64_t)w->liveness_ns;
     for (;;) {
+        uint64_t next_probe = w->next_probe;
         uint32_t seq = atomic_load_explicit(&w->shm->futex, memory_order_acquire);
         atomic_fetch_or_explicit(&w->shm->flags, FY_WAIT_ASLEEP, memory_order_seq_cst);
         if (ops->ready(ops->ctx)) {
@@ -147,7 +152,7 @@ int fy_waiter_wait(struct fy_waiter *w, const struct fy_wait_ops *ops, int64_t t
             return FERRY_OK;
         now = fy_os_now_ns();
         if (now >= next_probe) {
-            next_probe = now + (uint64_t)w->liveness_ns;
+            w->next_probe = now + (uint64_t)w->liveness_ns;
             if (ops->peers && ops->peers(ops->ctx) && ops->ready(ops->ctx))
                 return FERRY_OK;
         }

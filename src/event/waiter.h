@@ -41,6 +41,7 @@ struct fy_waiter {
     int fd;                      /* signal socket, -1 until asked for */
     int64_t spin_ns;
     int64_t liveness_ns;
+    uint64_t next_probe; /* kept across waits, so short waits still probe */
 };
 
 /* Name of the signal socket of port port_id in domain. */

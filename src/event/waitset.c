@@ -33,6 +33,7 @@ struct ferry_attachment {
     ferry_sub *sub;
     ferry_listener *listener;
     int detached;
+    int expired; /* a deadline that fired: out of epoll, still attached */
 };
 
 struct ferry_waitset {
@@ -179,19 +180,22 @@ int ferry_waitset_attach_interval(ferry_waitset *ws, int64_t ns, void *user, fer
 
 void ferry_waitset_detach(ferry_waitset *ws, ferry_attachment *a)
 {
-    if (!ws || !a || a->detached) {
-        fy_fail(FERRY_EINVAL, "ferry_waitset_detach: %s", !ws || !a ? "an argument is NULL" : "already detached");
+    if (!ws || !a) {
+        fy_fail(FERRY_EINVAL, "ferry_waitset_detach: an argument is NULL");
         return;
     }
+    /* Found in the list before it is touched: a second detach of the same
+     * handle is reported, not a use of freed memory. */
     struct ferry_attachment **pp = &ws->list;
     while (*pp && *pp != a)
         pp = &(*pp)->next;
     if (!*pp) {
-        fy_fail(FERRY_EINVAL, "ferry_waitset_detach: not an attachment of this wait set");
+        fy_fail(FERRY_EINVAL, "ferry_waitset_detach: not attached to this wait set (detached already?)");
         return;
     }
     *pp = a->next;
-    epoll_ctl(ws->epfd, EPOLL_CTL_DEL, a->fd, NULL);
+    if (!a->expired)
+        epoll_ctl(ws->epfd, EPOLL_CTL_DEL, a->fd, NULL);
     a->detached = 1;
     if (ws->dispatching) {
         /* The current batch may still name it: free after the batch. */
@@ -261,8 +265,12 @@ static int dispatch_one(ferry_waitset *ws, struct ferry_attachment *a, uint32_t 
             fy_sub_settle(a->sub);
         else if (a->kind == FERRY_SOURCE_LISTENER)
             fy_listener_settle(a->listener);
-        else if (a->kind == FERRY_SOURCE_DEADLINE && report)
-            ferry_waitset_detach(ws, a);
+        else if (a->kind == FERRY_SOURCE_DEADLINE && report) {
+            /* Fired once: stop watching, but keep the handle valid until
+             * the user detaches it or closes the set. */
+            epoll_ctl(ws->epfd, EPOLL_CTL_DEL, a->fd, NULL);
+            a->expired = 1;
+        }
     }
     return verdict;
 }

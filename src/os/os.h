@@ -55,10 +55,17 @@ int64_t fy_os_size(int fd);
 /* Removes a path; 0, or -1 with errno set. */
 int fy_os_unlink(const char *path);
 
-/* Liveness locks: a live node holds an exclusive lock on its node file.
- * fy_os_lock_try: 0 when this caller now holds the lock exclusively,
- * 1 when another open file holds it, < 0 on error. */
+/* Liveness locks: a live node holds an exclusive record lock on its node
+ * file. These are POSIX record locks: they belong to the process, are not
+ * inherited by fork() (a child of a node's process does not keep it alive)
+ * and vanish when the process dies. Caveat of the kind: closing ANY
+ * descriptor of the file in the owning process drops the lock, so a process
+ * never opens its own node files (see the registry's own-node list).
+ * fy_os_lock_try: 0 when this process now holds the lock, 1 when another
+ * process holds it, < 0 on error. fy_os_lock_probe: 1 when another process
+ * holds it, 0 when nobody does, < 0 on error. */
 int fy_os_lock_try(int fd);
+int fy_os_lock_probe(int fd);
 void fy_os_unlock(int fd);
 
 /* Calls fn for every entry of the shm directory whose name starts with

@@ -65,7 +65,8 @@ struct ferry_sub {
     uint64_t lost_before; /* dropped counts of connections that ended */
     uint32_t gone;        /* publishers that went away, not yet reported by ferry_sub_wait */
     struct fy_waiter waiter;
-    struct fy_wait_ops wait_ops;
+    struct fy_wait_ops wait_ops;   /* ready: a sample or a departure to report */
+    struct fy_wait_ops sample_ops; /* ready: a sample (re-arming the fd after a take) */
     uint64_t sub_mask, ret_mask;
     unsigned sub_log2, ret_log2;
 };
@@ -155,7 +156,7 @@ static int refresh(ferry_sub *sub)
         if (linked && !sc->connected) {
             struct sub_map *m = NULL;
             if (map_publisher(sub, p, pgen, &m) != FERRY_OK)
-                continue; /* its samples cannot be read; they count as lost */
+                continue; /* cannot read its samples (permissions?); retried at the next refresh */
             sc->connected = 1;
             sc->link = link;
             sc->shm = c;
@@ -197,6 +198,16 @@ static int sub_ready(void *ctx)
         }
     }
     return sub->gone != 0;
+}
+
+/* Whether a take would find a sample. A departure alone does not keep the
+ * fd readable once the user has seen an empty take; ferry_sub_wait and wait
+ * sets still report it. */
+static int sub_sample_ready(void *ctx)
+{
+    ferry_sub *sub = ctx;
+    sub_ready(sub);
+    return sub_has_sample(sub);
 }
 
 /* Checks that the publishers this subscriber reads from are alive; cleans
@@ -259,11 +270,15 @@ int ferry_sub_open(ferry_sub **out, ferry_node *node, const char *service, const
     sub->wait_ops.ready = sub_ready;
     sub->wait_ops.peers = sub_peers;
     sub->wait_ops.ctx = sub;
+    sub->sample_ops.ready = sub_sample_ready;
+    sub->sample_ops.peers = sub_peers;
+    sub->sample_ops.ctx = sub;
     fy_waiter_init(&sub->waiter, &fy_sub_slot(sub->svc.hdr, g, sub->slot)->waiter, sub->svc.domain, sub->id);
     /* Force a first refresh on the first take. */
     sub->seen_epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, g, sub->slot)->epoch, memory_order_relaxed) - 1;
     fy_node_add_port(node, &sub->link, FY_LINK_SUB);
     *out = sub;
+    fy_ok();
     return FERRY_OK;
 }
 
@@ -335,8 +350,8 @@ int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size)
         return FERRY_OK;
     }
     if (sub->waiter.fd >= 0)
-        fy_waiter_rearm(&sub->waiter, &sub->wait_ops);
-    return FERRY_EAGAIN;
+        fy_waiter_rearm(&sub->waiter, &sub->sample_ops);
+    return fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued");
 }
 
 static struct sub_held *find_held(const ferry_sub *sub, const void *payload)
@@ -373,7 +388,9 @@ void ferry_sub_release(ferry_sub *sub, const void *payload)
     }
     struct sub_conn *sc = &sub->conns[hd->pub_slot];
     if (sc->connected && sc->link == hd->link) {
-        fy_ring_put(sc->ret, sub->ret_mask, sub->ret_log2, sc->ret_tail, hd->chunk, 0);
+        /* Tagged with the publisher's generation: should the slot have gone
+         * to a new publisher meanwhile, it ignores this return. */
+        fy_ring_put(sc->ret, sub->ret_mask, sub->ret_log2, sc->ret_tail, hd->chunk, (uint32_t)(hd->link >> 32));
         sc->ret_tail++;
     }
     struct sub_map *m = hd->map;

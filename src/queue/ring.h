@@ -8,7 +8,9 @@
  *
  *   bits 63..48  turn = ((pos >> log2size) & 0x7fff) | 0x8000  (never 0)
  *   bits 47..32  chunk index
- *   bits 31..0   payload size (submit ring) / 0 (return ring)
+ *   bits 31..0   payload size (submit ring) / publisher generation (return
+ *                ring: a return meant for an earlier publisher of the same
+ *                slot is recognised and ignored)
  *
  * Submit ring: one producer (the publisher), one consumer (the subscriber).
  * The producer may also take back the oldest entry of a full ring
@@ -75,14 +77,16 @@ static inline int fy_submit_take(_Atomic uint64_t *ring, _Atomic uint64_t *head,
     }
 }
 
-/* Consumer side of the return ring (single consumer, no CAS). */
+/* Consumer side of the return ring (single consumer, no CAS). *tag
+ * receives the low 32 bits (the publisher generation the subscriber meant). */
 static inline int fy_ret_take(_Atomic uint64_t *ring, uint64_t *pos, uint64_t mask, unsigned log2size,
-                              uint32_t *chunk)
+                              uint32_t *chunk, uint32_t *tag)
 {
     uint64_t e = atomic_load_explicit(&ring[*pos & mask], memory_order_acquire);
     if (!fy_entry_is(e, *pos, log2size))
         return 0;
     *chunk = fy_entry_chunk(e);
+    *tag = fy_entry_size(e);
     (*pos)++;
     return 1;
 }

@@ -1,6 +1,7 @@
 #include "service/registry.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +17,72 @@
  * left by a process that died while creating it. */
 #define FY_TEMP_STALE_S 5
 
+struct own_node {
+    uint64_t id;
+    long pid; /* a forked child has the list but not the locks */
+    char name[FERRY_NODE_NAME_MAX + 1];
+};
+
+#define FY_OWN_MAX 256
+static struct own_node own_nodes[FY_OWN_MAX];
+static unsigned own_count;
+static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void fy_own_node_add(uint64_t id, const char *name)
+{
+    pthread_mutex_lock(&own_mu);
+    if (own_count < FY_OWN_MAX) {
+        own_nodes[own_count].id = id;
+        own_nodes[own_count].pid = fy_os_pid();
+        snprintf(own_nodes[own_count].name, sizeof own_nodes[own_count].name, "%s", name);
+        own_count++;
+    }
+    pthread_mutex_unlock(&own_mu);
+}
+
+void fy_own_node_remove(uint64_t id)
+{
+    pthread_mutex_lock(&own_mu);
+    for (unsigned i = 0; i < own_count; i++) {
+        if (own_nodes[i].id == id) {
+            own_nodes[i] = own_nodes[--own_count];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&own_mu);
+}
+
+/* 1 and *out filled when id is a node of this process. */
+static int own_node_find(uint64_t id, struct own_node *out)
+{
+    int found = 0;
+    long pid = fy_os_pid();
+    pthread_mutex_lock(&own_mu);
+    for (unsigned i = 0; i < own_count && !found; i++) {
+        if (own_nodes[i].id == id && own_nodes[i].pid == pid) {
+            if (out)
+                *out = own_nodes[i];
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&own_mu);
+    return found;
+}
+
 int fy_node_alive(const char *domain, uint64_t id)
 {
     if (id == 0)
         return 0;
+    if (own_node_find(id, NULL))
+        return 1;
     char path[FY_PATH_MAX];
     fy_path_node(path, domain, id);
     int fd = fy_os_open(path, 0);
     if (fd < 0)
-        return 0;
-    int locked_by_other = fy_os_lock_try(fd);
-    fy_os_close(fd); /* closing drops the lock if we just took it */
-    return locked_by_other != 0;
+        return fd != FERRY_ENOTFOUND; /* cannot look (permissions): presume alive */
+    int held = fy_os_lock_probe(fd);
+    fy_os_close(fd);
+    return held != 0; /* an error counts as alive: never reap on a guess */
 }
 
 int fy_node_file_create(const char *domain, uint64_t id, const char *name, unsigned mode, long group)
@@ -159,15 +214,26 @@ static int sweep_pub_data(const char *name, void *user)
     return 0;
 }
 
+/* The node id in "ferry.D.n.<id>" or "ferry.D.t.<id>.<random>". */
+static uint64_t parse_node_id(const struct sweep *sw, const char *name)
+{
+    const char *hex = name + strlen(sw->prefix) + 2;
+    if (strspn(hex, "0123456789abcdef") != 16)
+        return 0;
+    return strtoull(hex, NULL, 16);
+}
+
 static int sweep_node(const char *name, void *user)
 {
     struct sweep *sw = user;
     size_t pl = strlen(sw->prefix);
-    if (strncmp(name + pl, "n.", 2) != 0)
+    if (strncmp(name + pl, "n.", 2) != 0 || own_node_find(parse_node_id(sw, name), NULL))
         return 0;
     char path[FY_PATH_MAX];
     full_path(path, name);
-    int fd = fy_os_open(path, 0);
+    /* Read-write: a record write lock needs it. Files of other users we may
+     * not open are not ours to remove either. */
+    int fd = fy_os_open(path, 1);
     if (fd < 0)
         return 0;
     if (fy_os_lock_try(fd) == 0 && fy_os_unlink(path) == 0)
@@ -180,11 +246,11 @@ static int sweep_temp(const char *name, void *user)
 {
     struct sweep *sw = user;
     size_t pl = strlen(sw->prefix);
-    if (strncmp(name + pl, "t.", 2) != 0)
+    if (strncmp(name + pl, "t.", 2) != 0 || own_node_find(parse_node_id(sw, name), NULL))
         return 0;
     char path[FY_PATH_MAX];
     full_path(path, name);
-    int fd = fy_os_open(path, 0);
+    int fd = fy_os_open(path, 1);
     if (fd < 0)
         return 0;
     if (fy_os_lock_try(fd) == 0 && fy_os_age_s(path) >= FY_TEMP_STALE_S && fy_os_unlink(path) == 0)
@@ -211,6 +277,8 @@ int fy_domain_cleanup(const char *domain, unsigned *removed)
         rc = fy_os_list(sw.prefix, sweep_temp, &sw);
     if (removed)
         *removed = sw.removed;
+    if (rc == FERRY_OK)
+        fy_ok();
     return rc;
 }
 
@@ -289,6 +357,17 @@ static int list_node(const char *name, void *user)
     size_t pl = strlen(lc->sw.prefix);
     if (strncmp(name + pl, "n.", 2) != 0)
         return 0;
+    struct own_node own;
+    if (own_node_find(parse_node_id(&lc->sw, name), &own)) {
+        ferry_node_info info;
+        memset(&info, 0, sizeof info);
+        snprintf(info.name, sizeof info.name, "%s", own.name);
+        info.id = own.id;
+        info.pid = own.pid;
+        info.uid = fy_os_uid();
+        info.alive = 1;
+        return lc->node_cb(&info, lc->user) ? 1 : 0;
+    }
     char path[FY_PATH_MAX];
     full_path(path, name);
     int fd = fy_os_open(path, 0);
@@ -296,7 +375,7 @@ static int list_node(const char *name, void *user)
         return 0;
     struct fy_node_record rec;
     ssize_t n = pread(fd, &rec, sizeof rec, 0);
-    int lock = fy_os_lock_try(fd);
+    int lock = fy_os_lock_probe(fd);
     fy_os_close(fd);
     if (n != (ssize_t)sizeof rec || rec.magic != FY_MAGIC_NODE)
         return 0;
@@ -307,7 +386,7 @@ static int list_node(const char *name, void *user)
     info.id = rec.id;
     info.pid = (long)rec.pid;
     info.uid = (long)rec.uid;
-    info.alive = lock == 1;
+    info.alive = lock != 0;
     return lc->node_cb(&info, lc->user) ? 1 : 0;
 }
 
@@ -325,7 +404,10 @@ int ferry_service_list(const char *domain, ferry_service_cb cb, void *user)
     fy_name_prefix(lc.sw.prefix, dom);
     lc.service_cb = cb;
     lc.user = user;
-    return fy_os_list(lc.sw.prefix, list_service, &lc);
+    rc = fy_os_list(lc.sw.prefix, list_service, &lc);
+    if (rc == FERRY_OK)
+        fy_ok();
+    return rc;
 }
 
 int ferry_node_list(const char *domain, ferry_node_cb cb, void *user)
@@ -342,5 +424,8 @@ int ferry_node_list(const char *domain, ferry_node_cb cb, void *user)
     fy_name_prefix(lc.sw.prefix, dom);
     lc.node_cb = cb;
     lc.user = user;
-    return fy_os_list(lc.sw.prefix, list_node, &lc);
+    rc = fy_os_list(lc.sw.prefix, list_node, &lc);
+    if (rc == FERRY_OK)
+        fy_ok();
+    return rc;
 }

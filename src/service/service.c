@@ -247,7 +247,7 @@ static int config_compatible(const char *svc, const struct fy_svc_config *have, 
     static const char *pattern_names[] = {"unknown", "publish-subscribe", "event", "state"};
     int rc;
     if (have->pattern != want->pattern)
-        return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\" is a %s service, not a %s service", svc,
+        return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\" is a %s service, not of the %s pattern", svc,
                        pattern_names[have->pattern <= 3 ? have->pattern : 0],
                        pattern_names[want->pattern <= 3 ? want->pattern : 0]);
     if (have->pattern == FERRY_PATTERN_STATE) {
@@ -498,15 +498,16 @@ static unsigned pub_retire(struct fy_service *svc, uint32_t p)
     return removed;
 }
 
-void fy_service_orphan_try_free(struct fy_service *svc, uint32_t p)
+unsigned fy_service_orphan_try_free(struct fy_service *svc, uint32_t p)
 {
     struct fy_slot *ps = fy_pub_slot(svc->hdr, &svc->geo, p);
     if (atomic_load_explicit(&ps->state, memory_order_acquire) != FY_SLOT_ORPHAN)
-        return;
-    if (!pub_samples_pending(svc, p, atomic_load_explicit(&ps->gen, memory_order_relaxed))) {
-        pub_slot_free(svc, p);
-        fy_service_touch_subscribers(svc);
-    }
+        return 0;
+    if (pub_samples_pending(svc, p, atomic_load_explicit(&ps->gen, memory_order_relaxed)))
+        return 0;
+    unsigned removed = pub_slot_free(svc, p);
+    fy_service_touch_subscribers(svc);
+    return removed;
 }
 
 static void sub_slot_free(struct fy_service *svc, uint32_t s)
@@ -530,8 +531,12 @@ static unsigned maybe_remove(struct fy_service *svc)
     for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++)
         if (atomic_load_explicit(&fy_sub_slot(svc->hdr, &svc->geo, s)->state, memory_order_acquire) != FY_SLOT_FREE)
             return 0;
+    /* Unlink first: if we may not (another user created it in a sticky
+     * /dev/shm), the service stays usable and its owner's cleanup removes it. */
+    if (fy_os_unlink(svc->path) != 0 && errno != ENOENT)
+        return 0;
     svc->hdr->removed = 1;
-    return fy_os_unlink(svc->path) == 0 ? 1u : 0u;
+    return 1;
 }
 
 unsigned fy_service_reap(struct fy_service *svc) { return fy_service_reap_ex(svc, 1); }
@@ -539,8 +544,8 @@ unsigned fy_service_reap(struct fy_service *svc) { return fy_service_reap_ex(svc
 unsigned fy_service_reap_ex(struct fy_service *svc, int may_remove)
 {
     unsigned removed = 0;
-    if (svc->hdr->removed)
-        return 0;
+    if (svc->hdr->removed) /* a remover died between its two steps: finish */
+        return fy_os_unlink(svc->path) == 0 ? 1u : 0u;
     for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++) {
         struct fy_slot *ss = fy_sub_slot(svc->hdr, &svc->geo, s);
         if (atomic_load_explicit(&ss->state, memory_order_acquire) == FY_SLOT_FREE)
@@ -555,7 +560,7 @@ unsigned fy_service_reap_ex(struct fy_service *svc, int may_remove)
         if (st == FY_SLOT_ACTIVE && !fy_node_alive(svc->domain, atomic_load_explicit(&ps->owner, memory_order_relaxed)))
             removed += pub_retire(svc, p);
         else if (st == FY_SLOT_ORPHAN)
-            fy_service_orphan_try_free(svc, p);
+            removed += fy_service_orphan_try_free(svc, p);
     }
     if (may_remove)
         removed += maybe_remove(svc);
@@ -647,14 +652,17 @@ int fy_service_join(struct fy_service *svc, const struct fy_opener *who, const c
             static const char *port_names[4][2] = {{"ports", "ports"},
                                                    {"publishers", "subscribers"},
                                                    {"notifiers", "listeners"},
-                                                   {"writers", "readers"}};
+                                                   {"writer", "readers"}};
             static const char *limit_names[4][2] = {{"max", "max"},
                                                     {"max_publishers", "max_subscribers"},
                                                     {"max_notifiers", "max_listeners"},
-                                                    {"one writer per service", "max_readers"}};
+                                                    {"writers", "max_readers"}};
             uint32_t max = kind == FY_PORT_PUB ? svc->cfg.max_publishers : svc->cfg.max_subscribers;
             uint32_t pat = svc->cfg.pattern <= 3 ? svc->cfg.pattern : 0;
             fy_service_unmap(svc);
+            if (pat == FERRY_PATTERN_STATE && kind == FY_PORT_PUB)
+                return fy_fail(FERRY_ELIMIT, "state service \"%s\" already has a writer: a state has one writer",
+                               name);
             return fy_fail(FERRY_ELIMIT,
                            "service \"%s\" already has %u %s (%s=%u): close one, or create the service with a "
                            "higher limit",

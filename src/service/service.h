@@ -80,8 +80,8 @@ unsigned fy_service_reap(struct fy_service *svc);
 unsigned fy_service_reap_ex(struct fy_service *svc, int may_remove);
 
 /* Under the lock: retires an orphaned publisher slot if no subscriber still
- * has its samples queued. */
-void fy_service_orphan_try_free(struct fy_service *svc, uint32_t p);
+ * has its samples queued. Returns the number of objects removed. */
+unsigned fy_service_orphan_try_free(struct fy_service *svc, uint32_t p);
 
 /* Bumps the epoch of every active subscriber (release). */
 void fy_service_touch_subscribers(struct fy_service *svc);

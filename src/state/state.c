@@ -25,6 +25,7 @@
  * checksum; a damaged one is reported (FERRY_ECORRUPT), never served.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,8 @@ static int persist_save(const char *path, const char *service, uint64_t version,
     char tmp[FY_PATH_MAX + FY_STATE_PATH_MAX + 16];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd >= 0)
+        fchmod(fd, (mode_t)mode); /* as the shared-memory objects: not narrowed by the umask */
     if (fd < 0)
         return fy_fail(errno == EACCES ? FERRY_EPERM : FERRY_ESYSTEM, "state \"%s\": cannot write %s: %s", service,
                        tmp, strerror(errno));
@@ -196,12 +199,18 @@ static int persist_setup(struct fy_service *svc, const char *dir, const char *wh
     char have[FY_STATE_PATH_MAX + 1];
     memcpy(have, sh->persist_dir, sizeof have);
     have[FY_STATE_PATH_MAX] = '\0';
+    char abs[PATH_MAX];
     if (dir && *dir) {
-        if (strlen(dir) > FY_STATE_PATH_MAX)
-            return fy_fail(FERRY_EINVAL, "%s: persist_dir is longer than %d characters", what, FY_STATE_PATH_MAX);
         struct stat st;
         if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
             return fy_fail(FERRY_EINVAL, "%s: persist_dir \"%s\" is not a directory: create it first", what, dir);
+        /* Absolute, so that processes in other working directories agree. */
+        if (!realpath(dir, abs))
+            return fy_fail(FERRY_EINVAL, "%s: persist_dir \"%s\": %s", what, dir, strerror(errno));
+        dir = abs;
+        if (strlen(dir) > FY_STATE_PATH_MAX)
+            return fy_fail(FERRY_EINVAL, "%s: persist_dir \"%s\" is longer than %d characters", what, dir,
+                           FY_STATE_PATH_MAX);
         if (have[0] && strcmp(have, dir) != 0)
             return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\": persist_dir is \"%s\" but you asked for \"%s\"",
                            svc->name, have, dir);
@@ -276,6 +285,7 @@ int ferry_state_writer_open(ferry_state_writer **out, ferry_node *node, const ch
     }
     fy_node_add_port(node, &w->link, FY_LINK_STATE_WRITER);
     *out = w;
+    fy_ok();
     return FERRY_OK;
 }
 
@@ -445,6 +455,7 @@ int ferry_state_reader_open(ferry_state_reader **out, ferry_node *node, const ch
     writer_departed(r); /* note the current writer, if any */
     fy_node_add_port(node, &r->link, FY_LINK_STATE_READER);
     *out = r;
+    fy_ok();
     return FERRY_OK;
 }
 

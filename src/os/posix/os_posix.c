@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -155,19 +154,41 @@ int64_t fy_os_size(int fd)
 
 int fy_os_unlink(const char *path) { return unlink(path); }
 
+static void whole_file(struct flock *fl, short type)
+{
+    memset(fl, 0, sizeof *fl);
+    fl->l_type = type;
+    fl->l_whence = SEEK_SET;
+    fl->l_start = 0;
+    fl->l_len = 0; /* to the end, however the file grows */
+}
+
 int fy_os_lock_try(int fd)
 {
-    /* flock locks belong to the open file description, so they vanish with
-     * the last descriptor of the process that took them: a killed process
-     * releases its node lock without running any code. */
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+    struct flock fl;
+    whole_file(&fl, F_WRLCK);
+    if (fcntl(fd, F_SETLK, &fl) == 0)
         return 0;
-    if (errno == EWOULDBLOCK)
+    if (errno == EAGAIN || errno == EACCES)
         return 1;
     return -1;
 }
 
-void fy_os_unlock(int fd) { flock(fd, LOCK_UN); }
+int fy_os_lock_probe(int fd)
+{
+    struct flock fl;
+    whole_file(&fl, F_WRLCK);
+    if (fcntl(fd, F_GETLK, &fl) != 0)
+        return -1;
+    return fl.l_type != F_UNLCK;
+}
+
+void fy_os_unlock(int fd)
+{
+    struct flock fl;
+    whole_file(&fl, F_UNLCK);
+    fcntl(fd, F_SETLK, &fl);
+}
 
 int fy_os_list(const char *prefix, int (*fn)(const char *name, void *user), void *user)
 {
