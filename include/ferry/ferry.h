@@ -367,6 +367,94 @@ FERRY_API int ferry_waitset_run(ferry_waitset *ws, ferry_waitset_cb cb, void *us
 FERRY_API void ferry_waitset_stop(ferry_waitset *ws);
 
 /* ------------------------------------------------------------------------ */
+/* Request-response                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ferry_client ferry_client;
+typedef struct ferry_server ferry_server;
+/* A call as the server sees it: a token, valid from ferry_server_take until
+ * ferry_server_finish. A finished or foreign token is reported, not misused. */
+typedef uint64_t ferry_call;
+
+typedef struct ferry_reqres_opts {
+    const char *request_type;  /* NULL: "bytes"; exact match */
+    size_t max_request;        /* default 4096; exact match */
+    const char *response_type; /* NULL: "bytes"; exact match */
+    size_t max_response;       /* default 4096; exact match */
+    size_t alignment;          /* of both payloads (default 8); exact match */
+    uint32_t max_clients;      /* default 8 */
+    uint32_t max_servers;      /* default 4 */
+    uint32_t max_pending;      /* calls a client may have open at once (default 8) */
+    uint32_t request_queue;    /* requests queued per server and client (default 8) */
+    uint32_t response_queue;   /* responses queued per client and server (default 8) */
+    uint32_t max_loans;        /* loans a client or server may hold at once (default 2) */
+    uint32_t max_borrowed;     /* requests a server, responses a client may hold taken (default 4) */
+} ferry_reqres_opts;
+
+FERRY_API void ferry_reqres_opts_init(ferry_reqres_opts *opts);
+
+/* Flags of a response. */
+#define FERRY_RESPONSE_LAST 1u /* the call's last response: the call ends */
+
+FERRY_API int ferry_client_open(ferry_client **client, ferry_node *node, const char *service,
+                                const ferry_reqres_opts *opts);
+/* Loans a request of size bytes (1..max_request) in shared memory. */
+FERRY_API int ferry_client_loan(ferry_client *client, size_t size, void **request);
+/* Sends a loaned request to one server (round robin over those with room)
+ * and opens a call; its id goes to *call_id. On FERRY_OK the request belongs
+ * to the server. FERRY_ENOTFOUND: no server is running; FERRY_EAGAIN: every
+ * server's queue is full; FERRY_ELIMIT: max_pending calls are open. On those
+ * three the caller keeps the loan; on any other error it is taken back. */
+FERRY_API int ferry_client_send(ferry_client *client, void *request, uint64_t *call_id);
+FERRY_API int ferry_client_send_copy(ferry_client *client, const void *data, size_t size, uint64_t *call_id);
+FERRY_API void ferry_client_discard(ferry_client *client, void *request);
+/* Takes the next response of any open call: *call_id says which, *response
+ * and *size the payload (read-only shared memory, NULL/0 for an end-of-stream
+ * without payload), *last is 1 when the call ended with it. Release every
+ * response with ferry_client_release (NULL is accepted). FERRY_EAGAIN: none
+ * yet. FERRY_EDISCONNECTED: the server of call *call_id went away (closed,
+ * or its process died) before the call ended; that call is over. */
+FERRY_API int ferry_client_take(ferry_client *client, uint64_t *call_id, const void **response, size_t *size,
+                                int *last);
+FERRY_API void ferry_client_release(ferry_client *client, const void *response);
+/* Waits until ferry_client_take has something to say, or timeout_ns passes
+ * (FERRY_ETIMEDOUT). FERRY_EAGAIN at once when no call is open. */
+FERRY_API int ferry_client_wait(ferry_client *client, int64_t timeout_ns);
+/* Waits until at least one server is running (FERRY_ETIMEDOUT otherwise). */
+FERRY_API int ferry_client_wait_server(ferry_client *client, int64_t timeout_ns);
+/* Calls currently open. */
+FERRY_API uint32_t ferry_client_pending(const ferry_client *client);
+/* Readable while responses wait (owned by the client). */
+FERRY_API int ferry_client_fd(ferry_client *client);
+/* Closes the client; open calls are dropped, their late responses freed. */
+FERRY_API void ferry_client_close(ferry_client *client);
+
+FERRY_API int ferry_server_open(ferry_server **server, ferry_node *node, const char *service,
+                                const ferry_reqres_opts *opts);
+/* Takes the next request: *call identifies it, *request and *size the
+ * payload (read-only, valid until ferry_server_finish). FERRY_EAGAIN: none;
+ * FERRY_ELIMIT: max_borrowed calls are unfinished. */
+FERRY_API int ferry_server_take(ferry_server *server, ferry_call *call, const void **request, size_t *size);
+/* Loans a response of size bytes (1..max_response) for call. */
+FERRY_API int ferry_server_loan(ferry_server *server, ferry_call call, size_t size, void **response);
+/* Sends a loaned response; flags FERRY_RESPONSE_LAST ends the call's stream.
+ * FERRY_EAGAIN: the client's response queue is full (the server keeps the
+ * loan: retry or discard). FERRY_EDISCONNECTED: the client is gone (the loan
+ * is taken back; finish the call). FERRY_EINVAL: the call already ended or
+ * is not one of this server's. */
+FERRY_API int ferry_server_respond(ferry_server *server, ferry_call call, void *response, unsigned flags);
+FERRY_API int ferry_server_respond_copy(ferry_server *server, ferry_call call, const void *data, size_t size,
+                                        unsigned flags);
+FERRY_API void ferry_server_discard(ferry_server *server, void *response);
+/* Ends the call: sends an end-of-stream marker unless a last response was
+ * sent (best effort: a gone client is fine), releases the request, and
+ * invalidates the token. */
+FERRY_API int ferry_server_finish(ferry_server *server, ferry_call call);
+FERRY_API int ferry_server_wait(ferry_server *server, int64_t timeout_ns);
+FERRY_API int ferry_server_fd(ferry_server *server);
+FERRY_API void ferry_server_close(ferry_server *server);
+
+/* ------------------------------------------------------------------------ */
 /* Shared state: one writer, many wait-free readers                         */
 /* ------------------------------------------------------------------------ */
 
@@ -423,7 +511,8 @@ FERRY_API void ferry_state_reader_close(ferry_state_reader *reader);
 typedef enum ferry_pattern {
     FERRY_PATTERN_PUBSUB = 1,
     FERRY_PATTERN_EVENT = 2,
-    FERRY_PATTERN_STATE = 3
+    FERRY_PATTERN_STATE = 3,
+    FERRY_PATTERN_REQRES = 4
 } ferry_pattern;
 
 typedef struct ferry_service_info {
@@ -433,6 +522,9 @@ typedef struct ferry_service_info {
     ferry_pubsub_opts opts; /* pub/sub: static options; opts.type_name points to type_name above */
     ferry_event_opts event_opts; /* events: static options */
     ferry_state_opts state_opts; /* state: static options (type_name as above; persist_dir NULL) */
+    /* request-response: opts describes the request channel (publishers =
+     * clients, subscribers = servers), response_type its response type */
+    char response_type[FERRY_TYPE_NAME_MAX + 1];
     uint32_t publishers;    /* active publishers (events: notifiers; state: writer) */
     uint32_t subscribers;   /* subscriber (events: listener) slots in use */
 } ferry_service_info;

@@ -370,20 +370,24 @@ class WaitOptions {
 public:
     WaitOptions() noexcept { ferry_wait_opts_init(&o_); }
     /* Busy-poll this long before sleeping (default 0). */
-    WaitOptions &spin(std::chrono::nanoseconds ns) noexcept
+    template <class Rep, class Period> WaitOptions &spin(const std::chrono::duration<Rep, Period> &d) noexcept
     {
-        o_.spin_ns = static_cast<std::int64_t>(ns.count());
+        o_.spin_ns = to_ns(d);
         return *this;
     }
     /* How often a sleeping waiter checks that its peers live (default 100 ms). */
-    WaitOptions &liveness(std::chrono::nanoseconds ns) noexcept
+    template <class Rep, class Period> WaitOptions &liveness(const std::chrono::duration<Rep, Period> &d) noexcept
     {
-        o_.liveness_ns = static_cast<std::int64_t>(ns.count());
+        o_.liveness_ns = to_ns(d);
         return *this;
     }
     const ferry_wait_opts &c_opts() const noexcept { return o_; }
 
 private:
+    template <class D> static std::int64_t to_ns(const D &d) noexcept
+    {
+        return std::chrono::duration_cast<std::chrono::duration<std::int64_t, std::nano>>(d).count();
+    }
     ferry_wait_opts o_;
 };
 
@@ -1102,8 +1106,13 @@ public:
 /* ------------------------------------------------------------------------ */
 
 /* A service's messaging pattern (ferry_pattern). This header wraps pubsub;
- * event and state services show up in listings. */
-enum class Pattern { pubsub = FERRY_PATTERN_PUBSUB, event = FERRY_PATTERN_EVENT, state = FERRY_PATTERN_STATE };
+ * services of the other patterns (made with the C API) show up in listings. */
+enum class Pattern {
+    pubsub = FERRY_PATTERN_PUBSUB,
+    event = FERRY_PATTERN_EVENT,
+    state = FERRY_PATTERN_STATE,
+    reqres = FERRY_PATTERN_REQRES
+};
 
 /* One service of a domain. The publish-subscribe fields are the service's
  * static options; for other patterns see the C API's ferry_service_info. */
@@ -1122,6 +1131,7 @@ struct ServiceInfo {
     Overflow overflow;
     std::uint32_t publishers;  /* publisher (events: notifier) slots in use */
     std::uint32_t subscribers; /* subscriber (events: listener) slots in use */
+    std::string response_type; /* request-response services only */
 };
 
 struct NodeInfo {
@@ -1166,7 +1176,8 @@ inline ServiceInfo to_service_info(const ferry_service_info &i)
                        i.opts.max_borrowed,
                        static_cast<Overflow>(i.opts.overflow),
                        i.publishers,
-                       i.subscribers};
+                       i.subscribers,
+                       i.response_type};
 }
 
 inline NodeInfo to_node_info(const ferry_node_info &i) { return NodeInfo{i.name, i.id, i.pid, i.uid, i.alive != 0}; }

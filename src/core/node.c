@@ -91,6 +91,12 @@ void ferry_node_close(ferry_node *n)
         case FY_LINK_STATE_READER:
             ferry_state_reader_close((ferry_state_reader *)l);
             break;
+        case FY_LINK_CLIENT:
+            ferry_client_close((ferry_client *)l);
+            break;
+        case FY_LINK_SERVER:
+            ferry_server_close((ferry_server *)l);
+            break;
         }
     }
     fy_node_file_remove(n->domain, n->id, n->lock_fd);

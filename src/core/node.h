@@ -14,7 +14,9 @@ enum fy_link_kind {
     FY_LINK_NOTIFIER,
     FY_LINK_LISTENER,
     FY_LINK_STATE_WRITER,
-    FY_LINK_STATE_READER
+    FY_LINK_STATE_READER,
+    FY_LINK_CLIENT,
+    FY_LINK_SERVER
 };
 
 struct fy_port_link {

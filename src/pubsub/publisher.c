@@ -16,6 +16,7 @@
 #include "core/node.h"
 #include "event/waiter.h"
 #include "os/os.h"
+#include "pubsub/internal.h"
 #include "pubsub/pubsub.h"
 #include "queue/ring.h"
 #include "service/registry.h"
@@ -68,7 +69,10 @@ struct ferry_pub {
     unsigned sub_log2, ret_log2;
     uint32_t queue_cap, conn_limit;
     int timestamps;
+    uint32_t rr; /* round robin of fy_pub_send_any */
 };
+
+static int refresh(ferry_pub *pub);
 
 static void unref(ferry_pub *pub, uint32_t chunk)
 {
@@ -281,6 +285,9 @@ static void end_loan(ferry_pub *pub, struct pub_loan *l)
 
 void ferry_pubsub_opts_init(ferry_pubsub_opts *o);
 
+static int pub_open(ferry_pub **out, ferry_node *node, const char *service, const struct fy_svc_config *cfgp,
+                    int timestamps, int listed);
+
 int ferry_pub_open(ferry_pub **out, ferry_node *node, const char *service, const ferry_pubsub_opts *opts)
 {
     if (!out)
@@ -292,13 +299,28 @@ int ferry_pub_open(ferry_pub **out, ferry_node *node, const char *service, const
     struct fy_svc_config cfg;
     if (rc || (rc = fy_config_from_opts(&cfg, opts)) != FERRY_OK)
         return rc;
+    return pub_open(out, node, service, &cfg, opts ? opts->timestamps != 0 : 1, 1);
+}
+
+int fy_pub_open_cfg(ferry_pub **out, ferry_node *node, const char *name, const struct fy_svc_config *cfg)
+{
+    *out = NULL;
+    return pub_open(out, node, name, cfg, 1, 0);
+}
+
+static int pub_open(ferry_pub **out, ferry_node *node, const char *service, const struct fy_svc_config *cfgp,
+                    int timestamps, int listed)
+{
+    struct fy_svc_config cfg = *cfgp;
+    int rc;
     ferry_pub *pub = calloc(1, sizeof *pub);
     if (!pub)
         return fy_fail(FERRY_ENOMEM, "ferry_pub_open: out of memory");
     pub->node = node;
     pub->id = fy_os_random64();
-    pub->timestamps = opts ? opts->timestamps != 0 : 1;
+    pub->timestamps = timestamps;
     pub->data_fd = -1;
+    pub->link.next = pub->link.prev = &pub->link; /* unlisted until added */
     struct fy_opener who = fy_node_opener(node);
     rc = fy_service_join(&pub->svc, &who, service, &cfg, FY_PORT_PUB, pub->id, &pub->slot, &pub->gen);
     if (rc) {
@@ -354,7 +376,8 @@ int ferry_pub_open(ferry_pub **out, ferry_node *node, const char *service, const
     dh->size = g->data_size;
     if ((rc = refresh(pub)) != FERRY_OK)
         goto fail;
-    fy_node_add_port(node, &pub->link, FY_LINK_PUB);
+    if (listed)
+        fy_node_add_port(node, &pub->link, FY_LINK_PUB);
     *out = pub;
     fy_ok();
     return FERRY_OK;
@@ -458,6 +481,109 @@ static int wait_for_room(ferry_pub *pub, int try_only)
     }
 }
 
+static void stamp(ferry_pub *pub, const struct pub_loan *l, const struct fy_call_meta *meta)
+{
+    struct fy_chunk_header *ch = (struct fy_chunk_header *)fy_chunk_base(pub->data, &pub->svc.geo, l->chunk);
+    ch->sequence = ++pub->seq;
+    ch->timestamp_ns = pub->timestamps ? fy_os_now_ns() : 0;
+    ch->publisher_id = pub->id;
+    ch->size = l->size;
+    if (meta) {
+        ch->call_id = meta->call_id;
+        ch->reply_slot = meta->reply_slot;
+        ch->reply_gen = meta->reply_gen;
+        ch->flags = meta->flags;
+    }
+}
+
+/* Delivers loan l on connection s (known to have room) and ends the loan. */
+static void deliver_one(ferry_pub *pub, struct pub_loan *l, uint32_t s, const struct fy_call_meta *meta)
+{
+    struct pub_conn *pc = &pub->conns[s];
+    stamp(pub, l, meta);
+    put(pub, pc, l->chunk, l->size);
+    fy_wake(&pc->sub_slot->waiter, pub->svc.domain, pc->sub_port_id);
+    pub->sent++;
+    end_loan(pub, l);
+}
+
+int fy_pub_send_to(ferry_pub *pub, void *payload, uint32_t s, uint32_t gen, const struct fy_call_meta *meta)
+{
+    struct pub_loan *l = find_loan(pub, payload);
+    if (!l)
+        return fy_fail(FERRY_EINVAL, "%p is not a loan of this port (sent or discarded already?)", payload);
+    int rc = refresh_if_needed(pub);
+    if (rc == FERRY_OK && (s >= pub->svc.cfg.max_subscribers || !pub->conns[s].connected ||
+                           pub->conns[s].sub_gen != gen))
+        rc = refresh(pub); /* it may have arrived after our last look */
+    if (rc == FERRY_OK && (s >= pub->svc.cfg.max_subscribers || !pub->conns[s].connected ||
+                           pub->conns[s].sub_gen != gen))
+        rc = fy_fail(FERRY_EDISCONNECTED, "\"%s\": the peer this goes to is gone", pub->svc.name);
+    if (rc) {
+        end_loan(pub, l);
+        return rc;
+    }
+    if (!has_room(pub, &pub->conns[s])) {
+        /* Full: a peer that died no longer empties its queue. Find out now
+         * rather than report "full" forever. */
+        struct fy_slot *ss = pub->conns[s].sub_slot;
+        if (!fy_node_alive(pub->svc.domain, atomic_load_explicit(&ss->owner, memory_order_relaxed))) {
+            fy_pub_reap(pub);
+            end_loan(pub, l);
+            return fy_fail(FERRY_EDISCONNECTED, "\"%s\": the peer this goes to died", pub->svc.name);
+        }
+        return fy_fail(FERRY_EAGAIN, "\"%s\": the peer's queue is full: retry later", pub->svc.name);
+    }
+    deliver_one(pub, l, s, meta);
+    return FERRY_OK;
+}
+
+int fy_pub_send_any(ferry_pub *pub, void *payload, const struct fy_call_meta *meta, uint32_t *sub_slot,
+                    uint32_t *sub_gen)
+{
+    struct pub_loan *l = find_loan(pub, payload);
+    if (!l)
+        return fy_fail(FERRY_EINVAL, "%p is not a loan of this port (sent or discarded already?)", payload);
+    int rc = refresh_if_needed(pub);
+    if (rc)
+        return rc;
+    if (pub->nactive == 0)
+        return fy_fail(FERRY_ENOTFOUND, "\"%s\": no server is running", pub->svc.name);
+    for (uint32_t k = 0; k < pub->nactive; k++) {
+        uint32_t i = (pub->rr + k) % pub->nactive;
+        uint32_t s = pub->active[i];
+        if (!has_room(pub, &pub->conns[s]))
+            continue;
+        pub->rr = i + 1;
+        *sub_slot = s;
+        *sub_gen = pub->conns[s].sub_gen;
+        deliver_one(pub, l, s, meta);
+        return FERRY_OK;
+    }
+    return fy_fail(FERRY_EAGAIN, "\"%s\": every server's request queue is full: retry later", pub->svc.name);
+}
+
+int fy_pub_connected_to(ferry_pub *pub, uint32_t s, uint32_t gen)
+{
+    refresh_if_needed(pub);
+    return s < pub->svc.cfg.max_subscribers && pub->conns[s].connected && pub->conns[s].sub_gen == gen;
+}
+
+uint32_t fy_pub_subscribers(ferry_pub *pub)
+{
+    refresh_if_needed(pub);
+    return pub->nactive;
+}
+
+void fy_pub_reap(ferry_pub *pub)
+{
+    if (fy_service_lock(&pub->svc) == FERRY_OK) {
+        fy_service_reap(&pub->svc);
+        fy_service_unlock(&pub->svc);
+    }
+    refresh_if_needed(pub);
+}
+
 static int send_loan(ferry_pub *pub, void *payload, int try_only)
 {
     if (!pub || !payload)
@@ -480,11 +606,7 @@ static int send_loan(ferry_pub *pub, void *payload, int try_only)
         return rc;
     }
     uint32_t chunk = l->chunk;
-    struct fy_chunk_header *ch = (struct fy_chunk_header *)fy_chunk_base(pub->data, &pub->svc.geo, chunk);
-    ch->sequence = ++pub->seq;
-    ch->timestamp_ns = pub->timestamps ? fy_os_now_ns() : 0;
-    ch->publisher_id = pub->id;
-    ch->size = l->size;
+    stamp(pub, l, NULL);
     for (uint32_t i = 0; i < pub->nactive; i++) {
         struct pub_conn *pc = &pub->conns[pub->active[i]];
         if (pub->svc.cfg.overflow == FERRY_OVERFLOW_DROP_OLDEST && !make_room(pub, pc))

@@ -12,6 +12,7 @@
 #include "event/sources.h"
 #include "event/waiter.h"
 #include "os/os.h"
+#include "pubsub/internal.h"
 #include "pubsub/pubsub.h"
 #include "queue/ring.h"
 #include "service/registry.h"
@@ -229,6 +230,9 @@ static int sub_peers(void *ctx)
     return dead;
 }
 
+static int sub_open(ferry_sub **out, ferry_node *node, const char *service, const struct fy_svc_config *cfgp,
+                    int listed);
+
 int ferry_sub_open(ferry_sub **out, ferry_node *node, const char *service, const ferry_pubsub_opts *opts)
 {
     if (!out)
@@ -240,11 +244,26 @@ int ferry_sub_open(ferry_sub **out, ferry_node *node, const char *service, const
     struct fy_svc_config cfg;
     if (rc || (rc = fy_config_from_opts(&cfg, opts)) != FERRY_OK)
         return rc;
+    return sub_open(out, node, service, &cfg, 1);
+}
+
+int fy_sub_open_cfg(ferry_sub **out, ferry_node *node, const char *name, const struct fy_svc_config *cfg)
+{
+    *out = NULL;
+    return sub_open(out, node, name, cfg, 0);
+}
+
+static int sub_open(ferry_sub **out, ferry_node *node, const char *service, const struct fy_svc_config *cfgp,
+                    int listed)
+{
+    struct fy_svc_config cfg = *cfgp;
+    int rc;
     ferry_sub *sub = calloc(1, sizeof *sub);
     if (!sub)
         return fy_fail(FERRY_ENOMEM, "ferry_sub_open: out of memory");
     sub->node = node;
     sub->id = fy_os_random64();
+    sub->link.next = sub->link.prev = &sub->link; /* unlisted until added */
     struct fy_opener who = fy_node_opener(node);
     rc = fy_service_join(&sub->svc, &who, service, &cfg, FY_PORT_SUB, sub->id, &sub->slot, &sub->gen);
     if (rc) {
@@ -276,7 +295,8 @@ int ferry_sub_open(ferry_sub **out, ferry_node *node, const char *service, const
     fy_waiter_init(&sub->waiter, &fy_sub_slot(sub->svc.hdr, g, sub->slot)->waiter, sub->svc.domain, sub->id);
     /* Force a first refresh on the first take. */
     sub->seen_epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, g, sub->slot)->epoch, memory_order_relaxed) - 1;
-    fy_node_add_port(node, &sub->link, FY_LINK_SUB);
+    if (listed)
+        fy_node_add_port(node, &sub->link, FY_LINK_SUB);
     *out = sub;
     fy_ok();
     return FERRY_OK;
@@ -300,6 +320,11 @@ static void finish_closing(ferry_sub *sub, uint32_t p)
 }
 
 int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size)
+{
+    return fy_sub_take_meta(sub, payload, size, NULL);
+}
+
+int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
 {
     if (!sub || !payload)
         return fy_fail(FERRY_EINVAL, "ferry_sub_take: %s is NULL", sub ? "payload" : "sub");
@@ -325,7 +350,8 @@ int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size)
             if (sc->closing) {
                 finish_closing(sub, p);
                 /* The slot at i now holds another publisher: start over. */
-                return sub->nactive ? ferry_sub_take(sub, payload, size) : FERRY_EAGAIN;
+                return sub->nactive ? fy_sub_take_meta(sub, payload, size, meta)
+                                    : fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued");
             }
             continue;
         }
@@ -347,6 +373,14 @@ int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size)
         *payload = hd->payload;
         if (size)
             *size = sz;
+        if (meta) {
+            const struct fy_chunk_header *ch =
+                (const struct fy_chunk_header *)fy_chunk_base(sc->map->base, &sub->svc.geo, chunk);
+            meta->call_id = ch->call_id;
+            meta->reply_slot = ch->reply_slot;
+            meta->reply_gen = ch->reply_gen;
+            meta->flags = ch->flags;
+        }
         return FERRY_OK;
     }
     if (sub->waiter.fd >= 0)
@@ -512,3 +546,15 @@ void fy_sub_settle(ferry_sub *sub)
 }
 
 int fy_sub_check_peers(ferry_sub *sub) { return sub_peers(sub); }
+
+/* ---- building blocks (pubsub/internal.h) --------------------------------- */
+
+void fy_sub_identity(const ferry_sub *sub, uint32_t *slot, uint32_t *gen)
+{
+    *slot = sub->slot;
+    *gen = sub->gen;
+}
+
+struct fy_waiter *fy_sub_waiter(ferry_sub *sub) { return &sub->waiter; }
+
+const struct fy_wait_ops *fy_sub_wait_ops(ferry_sub *sub) { return &sub->sample_ops; }

@@ -316,6 +316,23 @@ static int list_service(const char *name, void *user)
     ferry_service_info info;
     memset(&info, 0, sizeof info);
     snprintf(info.name, sizeof info.name, "%s", svc.name);
+    if (svc.cfg.pattern == FY_PATTERN_REQRES) {
+        /* One entry per request-response service: its request channel. */
+        size_t n = strlen(info.name);
+        if (n < 4 || strcmp(info.name + n - 4, "#req") != 0) {
+            fy_service_unmap(&svc);
+            return 0;
+        }
+        info.name[n - 4] = '\0';
+        char resp_name[FERRY_SERVICE_NAME_MAX + 8], resp_path[FY_PATH_MAX];
+        snprintf(resp_name, sizeof resp_name, "%s#resp", info.name);
+        fy_path_service(resp_path, lc->sw.domain, fy_hash64(resp_name));
+        struct fy_service rs;
+        if (fy_service_attach(&rs, lc->sw.domain, resp_path) == FERRY_OK) {
+            snprintf(info.response_type, sizeof info.response_type, "%s", rs.cfg.type_name);
+            fy_service_unmap(&rs);
+        }
+    }
     info.pattern = (ferry_pattern)svc.cfg.pattern;
     snprintf(info.type_name, sizeof info.type_name, "%s", svc.cfg.type_name);
     if (svc.cfg.pattern == FERRY_PATTERN_EVENT) {

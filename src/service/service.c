@@ -222,7 +222,7 @@ static int config_validate(struct fy_svc_config *c)
                        c->max_subscribers <= FY_MAX_SUBSCRIBERS
                    ? FERRY_OK
                    : FERRY_ECORRUPT;
-    if (c->pattern != FERRY_PATTERN_PUBSUB || c->overflow > 1 || c->alignment == 0 ||
+    if ((c->pattern != FERRY_PATTERN_PUBSUB && c->pattern != FY_PATTERN_REQRES) || c->overflow > 1 || c->alignment == 0 ||
         (c->alignment & (c->alignment - 1)) || c->alignment > 4096 || c->max_payload == 0 ||
         c->max_payload > FY_MAX_PAYLOAD || c->history > FY_MAX_HISTORY || c->queue_capacity == 0 ||
         c->queue_capacity > FY_MAX_QUEUE || c->max_publishers == 0 || c->max_publishers > FY_MAX_PUBLISHERS ||
@@ -244,12 +244,12 @@ static int compat_u(const char *svc, const char *field, uint64_t have, uint64_t 
 static int config_compatible(const char *svc, const struct fy_svc_config *have, const struct fy_svc_config *want)
 {
     static const char *overflow_names[] = {"DROP_OLDEST", "BLOCK"};
-    static const char *pattern_names[] = {"unknown", "publish-subscribe", "event", "state"};
+    static const char *pattern_names[] = {"unknown", "publish-subscribe", "event", "state", "request-response"};
     int rc;
     if (have->pattern != want->pattern)
         return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\" is a %s service, not of the %s pattern", svc,
-                       pattern_names[have->pattern <= 3 ? have->pattern : 0],
-                       pattern_names[want->pattern <= 3 ? want->pattern : 0]);
+                       pattern_names[have->pattern <= 4 ? have->pattern : 0],
+                       pattern_names[want->pattern <= 4 ? want->pattern : 0]);
     if (have->pattern == FERRY_PATTERN_STATE) {
         if (strcmp(have->type_name, want->type_name) != 0)
             return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\": type_name is \"%s\" but you asked for \"%s\"",
@@ -444,7 +444,7 @@ void fy_event_raise(struct fy_service *svc, uint32_t bit)
  * (generation gen) queued. Under the lock. */
 static int pub_samples_pending(struct fy_service *svc, uint32_t p, uint32_t gen)
 {
-    if (svc->cfg.pattern != FERRY_PATTERN_PUBSUB)
+    if (svc->cfg.pattern != FERRY_PATTERN_PUBSUB && svc->cfg.pattern != FY_PATTERN_REQRES)
         return 0;
     unsigned log2 = fy_log2(svc->geo.sub_ring_size);
     uint64_t mask = svc->geo.sub_ring_size - 1;
@@ -658,7 +658,7 @@ int fy_service_join(struct fy_service *svc, const struct fy_opener *who, const c
                                                     {"max_notifiers", "max_listeners"},
                                                     {"writers", "max_readers"}};
             uint32_t max = kind == FY_PORT_PUB ? svc->cfg.max_publishers : svc->cfg.max_subscribers;
-            uint32_t pat = svc->cfg.pattern <= 3 ? svc->cfg.pattern : 0;
+            uint32_t pat = svc->cfg.pattern <= 3 ? svc->cfg.pattern : 1;
             fy_service_unmap(svc);
             if (pat == FERRY_PATTERN_STATE && kind == FY_PORT_PUB)
                 return fy_fail(FERRY_ELIMIT, "state service \"%s\" already has a writer: a state has one writer",

@@ -64,6 +64,11 @@
 #define FY_MAX_PAYLOAD 0xffff0000ull /* sizes travel in 32 bits */
 #define FY_MAX_EVENT_ID 4095u
 
+/* Request-response services are two pub/sub channels with this pattern:
+ * "<name>#req" (clients publish, servers subscribe) and "<name>#resp"
+ * (servers publish, clients subscribe); '#' cannot appear in user names. */
+#define FY_PATTERN_REQRES 4u
+
 enum fy_slot_state {
     FY_SLOT_FREE = 0,
     FY_SLOT_ACTIVE = 1,
@@ -190,7 +195,17 @@ struct fy_chunk_header {
     uint64_t timestamp_ns;
     uint64_t publisher_id;
     uint64_t size;
-    char pad[FY_LINE - 32];
+    /* Request-response only: which call, where the response goes. */
+    uint64_t call_id;
+    uint32_t reply_slot; /* the client's response-subscriber slot */
+    uint32_t reply_gen;
+    uint32_t flags; /* FY_CALL_* */
+    char pad[FY_LINE - 52];
+};
+
+enum fy_call_flags {
+    FY_CALL_LAST = 1u, /* the last response of its call */
+    FY_CALL_EMPTY = 2u /* an end-of-stream marker without payload */
 };
 
 /* State services. */
