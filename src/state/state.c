@@ -68,7 +68,8 @@ struct ferry_state_reader {
     int reading;
     uint64_t newer_than;
     int writer_gone;
-    uint32_t writer_gen; /* gen of the writer slot when we last looked */
+    uint32_t writer_gen;  /* gen of the writer slot when we last looked */
+    int writer_active;    /* whether it held a writer then */
     struct fy_waiter waiter;
     struct fy_wait_ops ops;
 };
@@ -336,6 +337,11 @@ int ferry_state_publish(ferry_state_writer *w, void *buffer, uint64_t *version)
                        buffer);
     uint32_t b = (uint32_t)w->loaned;
     struct fy_state_buffer *hdr = state_buffer(&w->svc, b);
+    /* Go on from whatever is current: a reader that opened with persist_dir
+     * may have loaded a saved version after this writer opened. */
+    uint64_t cur_v = atomic_load_explicit(&w->sh->current, memory_order_acquire) >> 16;
+    if (cur_v > w->version)
+        w->version = cur_v;
     uint64_t v = ++w->version;
     hdr->version = v;
     hdr->size = w->loan_size;
@@ -352,6 +358,13 @@ int ferry_state_publish(ferry_state_writer *w, void *buffer, uint64_t *version)
     }
     if (version)
         *version = v;
+    if (!w->persist_path[0] && w->sh->persist_dir[0]) {
+        /* Persistence was switched on by a later opener. */
+        char dir[FY_STATE_PATH_MAX + 1];
+        memcpy(dir, w->sh->persist_dir, sizeof dir);
+        dir[FY_STATE_PATH_MAX] = '\0';
+        persist_path(w->persist_path, sizeof w->persist_path, dir, &w->svc);
+    }
     if (w->persist_path[0])
         return persist_save(w->persist_path, w->svc.name, v, buffer, hdr->size, w->node->mode);
     return FERRY_OK;
@@ -395,14 +408,18 @@ static uint64_t current_version(ferry_state_reader *r)
     return atomic_load_explicit(&r->sh->current, memory_order_seq_cst) >> 16;
 }
 
-/* A departure of the writer: its slot was freed or taken by a new writer. */
+/* Whether a writer left since we last looked: the one we saw is gone or
+ * replaced, or one came and went in between (the slot's generation moved
+ * while we were not looking). */
 static int writer_departed(ferry_state_reader *r)
 {
     struct fy_slot *ws = fy_pub_slot(r->svc.hdr, &r->svc.geo, 0);
     uint32_t st = atomic_load_explicit(&ws->state, memory_order_acquire);
     uint32_t gen = atomic_load_explicit(&ws->gen, memory_order_relaxed);
-    int gone = r->writer_gen != 0 && (st != FY_SLOT_ACTIVE || gen != r->writer_gen);
-    r->writer_gen = st == FY_SLOT_ACTIVE ? gen : 0;
+    int active = st == FY_SLOT_ACTIVE;
+    int gone = active ? (r->writer_active && gen != r->writer_gen) : (r->writer_active || gen != r->writer_gen);
+    r->writer_gen = gen;
+    r->writer_active = active;
     return gone;
 }
 
