@@ -172,12 +172,11 @@ static int collect(ferry_listener *l, uint32_t *ids, size_t max, size_t *count)
             atomic_fetch_or_explicit(&l->bits[w], v, memory_order_relaxed);
     }
     *count = n;
-    if (n == 0) {
-        if (l->waiter.fd >= 0)
-            fy_waiter_rearm(&l->waiter, &l->ops);
-        return FERRY_EAGAIN;
-    }
-    return FERRY_OK;
+    /* FD mode: an fd that stays readable with nothing pending would cost
+     * the user a wake-up; re-arm as soon as everything was collected. */
+    if (l->waiter.fd >= 0 && (n == 0 || !listener_ready(l)))
+        fy_waiter_rearm(&l->waiter, &l->ops);
+    return n == 0 ? FERRY_EAGAIN : FERRY_OK;
 }
 
 static int check_collect_args(ferry_listener *l, uint32_t *ids, size_t max, size_t *count, const char *what)

@@ -645,8 +645,9 @@ int fy_service_join(struct fy_service *svc, const struct fy_opener *who, const c
         }
         if (rc == FERRY_OK && kind == FY_PORT_SUB)
             atomic_fetch_add_explicit(&svc->hdr->sub_gen, 1, memory_order_release);
-        if (rc == FERRY_OK && kind == FY_PORT_PUB)
-            fy_service_touch_subscribers(svc);
+        if (rc == FERRY_OK && kind == FY_PORT_PUB &&
+            (svc->cfg.pattern == FERRY_PATTERN_PUBSUB || svc->cfg.pattern == FY_PATTERN_REQRES))
+            fy_service_touch_subscribers(svc); /* subscribers learn of the new publisher */
         fy_service_unlock(svc);
         if (rc == FERRY_ELIMIT) {
             static const char *port_names[4][2] = {{"ports", "ports"},
