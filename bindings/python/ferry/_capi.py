@@ -1,0 +1,251 @@
+"""ctypes declarations of the C API (include/ferry/ferry.h) and the search
+for libferry.so. Internal: use the classes of the ``ferry`` package.
+
+Every struct here mirrors ferry.h field for field; test_layout.py compares
+them with offsets printed by a C program compiled against the header.
+"""
+
+import ctypes
+import ctypes.util
+import glob
+import os
+
+# ---- constants of ferry.h ---------------------------------------------------
+
+FERRY_DOMAIN_MAX = 32
+FERRY_NODE_NAME_MAX = 63
+FERRY_SERVICE_NAME_MAX = 255
+FERRY_TYPE_NAME_MAX = 127
+
+FERRY_OK = 0
+FERRY_EINVAL = -1
+FERRY_ENOMEM = -2
+FERRY_EAGAIN = -3
+FERRY_ETIMEDOUT = -4
+FERRY_EINCOMPATIBLE = -5
+FERRY_EPERM = -6
+FERRY_ECORRUPT = -7
+FERRY_ELIMIT = -8
+FERRY_ENOTFOUND = -9
+FERRY_ENOSPC = -10
+FERRY_ESYSTEM = -11
+FERRY_EDISCONNECTED = -12
+
+FERRY_OVERFLOW_DROP_OLDEST = 0
+FERRY_OVERFLOW_BLOCK = 1
+
+FERRY_PATTERN_PUBSUB = 1
+FERRY_PATTERN_EVENT = 2
+FERRY_PATTERN_STATE = 3
+FERRY_PATTERN_REQRES = 4
+
+FERRY_FOREVER = -1
+
+# ---- structs ----------------------------------------------------------------
+
+
+class NodeOpts(ctypes.Structure):
+    _fields_ = [
+        ("domain", ctypes.c_char_p),
+        ("mode", ctypes.c_uint),
+        ("group", ctypes.c_long),
+    ]
+
+
+class PubSubOpts(ctypes.Structure):
+    _fields_ = [
+        ("type_name", ctypes.c_char_p),
+        ("max_payload", ctypes.c_size_t),
+        ("alignment", ctypes.c_size_t),
+        ("history", ctypes.c_uint32),
+        ("queue_capacity", ctypes.c_uint32),
+        ("max_publishers", ctypes.c_uint32),
+        ("max_subscribers", ctypes.c_uint32),
+        ("max_loans", ctypes.c_uint32),
+        ("max_borrowed", ctypes.c_uint32),
+        ("overflow", ctypes.c_int),  # enum ferry_overflow
+        ("timestamps", ctypes.c_int),
+    ]
+
+
+class SampleInfo(ctypes.Structure):
+    _fields_ = [
+        ("sequence", ctypes.c_uint64),
+        ("timestamp_ns", ctypes.c_uint64),
+        ("publisher_id", ctypes.c_uint64),
+        ("size", ctypes.c_size_t),
+    ]
+
+
+class PubStats(ctypes.Structure):
+    _fields_ = [
+        ("sent", ctypes.c_uint64),
+        ("subscribers", ctypes.c_uint32),
+        ("loans", ctypes.c_uint32),
+    ]
+
+
+class SubStats(ctypes.Structure):
+    _fields_ = [
+        ("received", ctypes.c_uint64),
+        ("lost", ctypes.c_uint64),
+        ("publishers", ctypes.c_uint32),
+        ("borrowed", ctypes.c_uint32),
+    ]
+
+
+class WaitOpts(ctypes.Structure):
+    _fields_ = [
+        ("spin_ns", ctypes.c_int64),
+        ("liveness_ns", ctypes.c_int64),
+    ]
+
+
+class EventOpts(ctypes.Structure):
+    _fields_ = [
+        ("max_event_id", ctypes.c_uint32),
+        ("max_notifiers", ctypes.c_uint32),
+        ("max_listeners", ctypes.c_uint32),
+    ]
+
+
+class StateOpts(ctypes.Structure):
+    _fields_ = [
+        ("type_name", ctypes.c_char_p),
+        ("max_size", ctypes.c_size_t),
+        ("max_readers", ctypes.c_uint32),
+        ("persist_dir", ctypes.c_char_p),
+    ]
+
+
+class ServiceInfo(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char * (FERRY_SERVICE_NAME_MAX + 1)),
+        ("pattern", ctypes.c_int),  # enum ferry_pattern
+        ("type_name", ctypes.c_char * (FERRY_TYPE_NAME_MAX + 1)),
+        ("opts", PubSubOpts),
+        ("event_opts", EventOpts),
+        ("state_opts", StateOpts),
+        ("response_type", ctypes.c_char * (FERRY_TYPE_NAME_MAX + 1)),
+        ("publishers", ctypes.c_uint32),
+        ("subscribers", ctypes.c_uint32),
+    ]
+
+
+class NodeInfo(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char * (FERRY_NODE_NAME_MAX + 1)),
+        ("id", ctypes.c_uint64),
+        ("pid", ctypes.c_long),
+        ("uid", ctypes.c_long),
+        ("alive", ctypes.c_int),
+    ]
+
+
+SERVICE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ServiceInfo), ctypes.c_void_p)
+NODE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(NodeInfo), ctypes.c_void_p)
+
+# ---- finding the library ----------------------------------------------------
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _candidates():
+    """Where to look for libferry.so, in order, as (how, path-or-name)."""
+    env = os.environ.get("FERRY_LIBRARY")
+    if env:
+        # Set on purpose: no fallback, so a wrong path is reported, not hidden.
+        yield "FERRY_LIBRARY", env
+        return
+    # Next to the package (an installed or bundled copy).
+    for d in (_HERE, os.path.dirname(_HERE)):
+        for name in ("libferry.so", "libferry.so.0"):
+            yield "next to the package", os.path.join(d, name)
+    # The system's search path (ldconfig, LD_LIBRARY_PATH).
+    found = ctypes.util.find_library("ferry")
+    if found:
+        yield "ctypes.util.find_library", found
+    # A build tree of the source checkout this package sits in
+    # (bindings/python/ferry -> the repository root): newest first.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(_HERE)))
+    builds = glob.glob(os.path.join(root, "build*", "libferry.so")) + glob.glob(
+        os.path.join(root, "build*", "*", "libferry.so")
+    )
+    builds.sort(key=lambda p: os.path.getmtime(p), reverse=True)
+    for path in builds:
+        yield "the build tree", path
+
+
+def _load():
+    tried = []
+    for how, path in _candidates():
+        if os.path.sep in path and not os.path.exists(path):
+            tried.append("%s: %s (missing)" % (how, path))
+            continue
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as e:
+            tried.append("%s: %s (%s)" % (how, path, e))
+    raise ImportError(
+        "ferry: cannot load libferry.so. Build it (cmake --build) and set "
+        "FERRY_LIBRARY=/path/to/libferry.so. Tried:\n  " + ("\n  ".join(tried) or "nothing")
+    )
+
+
+lib, LIBRARY_PATH = _load()
+
+# ---- function signatures ----------------------------------------------------
+
+_vp = ctypes.c_void_p
+_int = ctypes.c_int
+_u64 = ctypes.c_uint64
+_cp = ctypes.c_char_p
+
+
+def _fn(name, restype, *argtypes):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+ferry_strerror = _fn("ferry_strerror", _cp, _int)
+ferry_last_error = _fn("ferry_last_error", _int)
+ferry_last_error_message = _fn("ferry_last_error_message", _cp)
+ferry_clear_error = _fn("ferry_clear_error", None)
+ferry_version = _fn("ferry_version", _cp)
+
+ferry_node_opts_init = _fn("ferry_node_opts_init", None, ctypes.POINTER(NodeOpts))
+ferry_node_open = _fn("ferry_node_open", _int, ctypes.POINTER(_vp), _cp, ctypes.POINTER(NodeOpts))
+ferry_node_close = _fn("ferry_node_close", None, _vp)
+ferry_node_domain = _fn("ferry_node_domain", _cp, _vp)
+ferry_node_name = _fn("ferry_node_name", _cp, _vp)
+ferry_node_id = _fn("ferry_node_id", _u64, _vp)
+
+ferry_pubsub_opts_init = _fn("ferry_pubsub_opts_init", None, ctypes.POINTER(PubSubOpts))
+ferry_pub_open = _fn("ferry_pub_open", _int, ctypes.POINTER(_vp), _vp, _cp, ctypes.POINTER(PubSubOpts))
+ferry_pub_loan = _fn("ferry_pub_loan", _int, _vp, ctypes.c_size_t, ctypes.POINTER(_vp))
+ferry_pub_send = _fn("ferry_pub_send", _int, _vp, _vp)
+ferry_pub_try_send = _fn("ferry_pub_try_send", _int, _vp, _vp)
+ferry_pub_send_copy = _fn("ferry_pub_send_copy", _int, _vp, _vp, ctypes.c_size_t)
+ferry_pub_discard = _fn("ferry_pub_discard", None, _vp, _vp)
+ferry_pub_update = _fn("ferry_pub_update", _int, _vp)
+ferry_pub_stats_get = _fn("ferry_pub_stats_get", _int, _vp, ctypes.POINTER(PubStats))
+ferry_pub_id = _fn("ferry_pub_id", _u64, _vp)
+ferry_pub_close = _fn("ferry_pub_close", None, _vp)
+
+ferry_sub_open = _fn("ferry_sub_open", _int, ctypes.POINTER(_vp), _vp, _cp, ctypes.POINTER(PubSubOpts))
+ferry_sub_take = _fn("ferry_sub_take", _int, _vp, ctypes.POINTER(_vp), ctypes.POINTER(ctypes.c_size_t))
+ferry_sub_sample_info = _fn("ferry_sub_sample_info", _int, _vp, _vp, ctypes.POINTER(SampleInfo))
+ferry_sub_release = _fn("ferry_sub_release", None, _vp, _vp)
+ferry_sub_stats_get = _fn("ferry_sub_stats_get", _int, _vp, ctypes.POINTER(SubStats))
+ferry_sub_close = _fn("ferry_sub_close", None, _vp)
+
+ferry_wait_opts_init = _fn("ferry_wait_opts_init", None, ctypes.POINTER(WaitOpts))
+ferry_sub_set_wait_opts = _fn("ferry_sub_set_wait_opts", _int, _vp, ctypes.POINTER(WaitOpts))
+ferry_sub_wait = _fn("ferry_sub_wait", _int, _vp, ctypes.c_int64)
+ferry_sub_fd = _fn("ferry_sub_fd", _int, _vp)
+
+ferry_service_list = _fn("ferry_service_list", _int, _cp, SERVICE_CB, _vp)
+ferry_node_list = _fn("ferry_node_list", _int, _cp, NODE_CB, _vp)
+ferry_cleanup = _fn("ferry_cleanup", _int, _cp, ctypes.POINTER(ctypes.c_uint))
