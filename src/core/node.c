@@ -47,7 +47,12 @@ int ferry_node_open(ferry_node **out, const char *name, const ferry_node_opts *o
     pthread_mutex_init(&n->mu, NULL);
     /* Clean before registering: what dead nodes left is gone before we look. */
     fy_domain_cleanup(n->domain, NULL);
-    fy_own_node_add(n->id, n->name); /* before its file exists: see registry.h */
+    /* Known as ours before its file exists: see registry.h. */
+    if ((rc = fy_own_node_add(n->id, n->name)) != FERRY_OK) {
+        pthread_mutex_destroy(&n->mu);
+        free(n);
+        return rc;
+    }
     n->lock_fd = fy_node_file_create(n->domain, n->id, n->name, n->mode, n->group);
     if (n->lock_fd < 0) {
         rc = n->lock_fd;

@@ -138,9 +138,6 @@ int ferry_listener_open(ferry_listener **out, ferry_node *node, const char *serv
     }
     l->bits = fy_event_bits(l->svc.hdr, &l->svc.geo, l->slot);
     l->words = (l->svc.cfg.max_event_id + 2 + 63) / 64;
-    /* Whatever a previous holder of the slot left pending is not ours. */
-    for (uint32_t w = 0; w < l->words; w++)
-        atomic_store_explicit(&l->bits[w], 0, memory_order_relaxed);
     fy_waiter_init(&l->waiter, &fy_sub_slot(l->svc.hdr, &l->svc.geo, l->slot)->waiter, l->svc.domain, l->id);
     l->ops.ready = listener_ready;
     l->ops.peers = listener_peers;

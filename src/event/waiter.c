@@ -79,7 +79,7 @@ void fy_wake_slow(struct fy_waiter_shm *shm, uint32_t f, const char *domain, uin
         atomic_fetch_add_explicit(&shm->futex, 1, memory_order_release);
         fy_os_futex_wake(&shm->futex);
     }
-    if ((f & FY_WAIT_FD) && atomic_load_explicit(&shm->signaled, memory_order_relaxed) == 0) {
+    if ((f & FY_WAIT_FD) && atomic_load_explicit(&shm->signaled, memory_order_seq_cst) == 0) {
         uint32_t zero = 0;
         if (atomic_compare_exchange_strong_explicit(&shm->signaled, &zero, 1, memory_order_seq_cst,
                                                     memory_order_relaxed)) {

@@ -55,6 +55,15 @@ int64_t fy_os_size(int fd);
 /* Removes a path; 0, or -1 with errno set. */
 int fy_os_unlink(const char *path);
 
+/* 1 when path names the same file as the open descriptor fd (a name can be
+ * removed and given to a new file while an old mapping lives on). */
+int fy_os_same_file(int fd, const char *path);
+
+/* Removes path only if it still names the file open as fd: 0 when removed,
+ * 1 when the name is gone or belongs to another file, -1 with errno set
+ * when it could not be removed. */
+int fy_os_unlink_if_same(int fd, const char *path);
+
 /* Liveness locks: a live node holds an exclusive record lock on its node
  * file. These are POSIX record locks: they belong to the process, are not
  * inherited by fork() (a child of a node's process does not keep it alive)

@@ -18,15 +18,19 @@ struct fy_call_meta {
     uint32_t reply_slot;
     uint32_t reply_gen;
     uint32_t flags;
+    /* Filled by fy_sub_take_meta: the node that owns the publisher slot the
+     * sample came from (not from the chunk header: a peer cannot forge it). */
+    uint64_t origin_owner;
 };
 
 int fy_pub_open_cfg(ferry_pub **pub, ferry_node *node, const char *name, const struct fy_svc_config *cfg);
 int fy_sub_open_cfg(ferry_sub **sub, ferry_node *node, const char *name, const struct fy_svc_config *cfg);
 
-/* Sends a loan to one subscriber only. FERRY_EAGAIN: its queue is full (the
- * caller keeps the loan). FERRY_EDISCONNECTED: it is gone (the loan is
+/* Sends a loan to one subscriber only, which must be owned by node
+ * expected_owner (0: any). FERRY_EAGAIN: its queue is full (the caller keeps
+ * the loan). FERRY_EDISCONNECTED: it is gone or not that node's (the loan is
  * taken back). */
-int fy_pub_send_to(ferry_pub *pub, void *payload, uint32_t sub_slot, uint32_t sub_gen,
+int fy_pub_send_to(ferry_pub *pub, void *payload, uint32_t sub_slot, uint32_t sub_gen, uint64_t expected_owner,
                    const struct fy_call_meta *meta);
 /* Sends a loan to one connected subscriber with room, round robin; its slot
  * and generation go to *sub_slot, *sub_gen. FERRY_ENOTFOUND: no subscriber

@@ -119,7 +119,7 @@ static void put(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk, uint32_t si
      * the wake protocol (src/event/waiter.h) before fy_wake reads the
      * subscriber's waiter flags. On x86 it costs the same as a fence. */
     atomic_exchange_explicit(&pc->submit[pc->tail & pub->sub_mask],
-                             fy_entry_make(pc->tail, pub->sub_log2, chunk, size), memory_order_seq_cst);
+                             fy_entry_make(pc->tail, pub->sub_log2, pub->gen, chunk, size), memory_order_seq_cst);
     pc->shadow[pc->tail & pub->sub_mask] = chunk;
     pc->tail++;
     pc->held[chunk] = 1;
@@ -238,7 +238,15 @@ static int make_room(ferry_pub *pub, struct pub_conn *pc)
         return 1;
     if (pc->tail - pc->head_cache >= pub->queue_cap) {
         uint64_t h = atomic_load_explicit(&pc->shm->head, memory_order_acquire);
-        while (h <= pc->tail && pc->tail - h >= pub->queue_cap) {
+        for (;;) {
+            if (h > pc->tail || pc->tail - h > pub->queue_cap) {
+                /* Not a position this ring can be at: a peer wrote
+                 * nonsense. Skip this subscriber rather than loop over the gap. */
+                atomic_fetch_add_explicit(&pc->shm->dropped, 1, memory_order_relaxed);
+                return 0;
+            }
+            if (pc->tail - h < pub->queue_cap)
+                break;
             if (atomic_compare_exchange_strong_explicit(&pc->shm->head, &h, h + 1, memory_order_acq_rel,
                                                         memory_order_acquire)) {
                 /* The chunk comes from the private shadow, not from shared memory. */
@@ -252,8 +260,6 @@ static int make_room(ferry_pub *pub, struct pub_conn *pc)
                 h++;
             }
         }
-        if (h > pc->tail)
-            return 0;
         pc->head_cache = h;
     }
     if (pc->outstanding >= pub->conn_limit) {
@@ -507,7 +513,8 @@ static void deliver_one(ferry_pub *pub, struct pub_loan *l, uint32_t s, const st
     end_loan(pub, l);
 }
 
-int fy_pub_send_to(ferry_pub *pub, void *payload, uint32_t s, uint32_t gen, const struct fy_call_meta *meta)
+int fy_pub_send_to(ferry_pub *pub, void *payload, uint32_t s, uint32_t gen, uint64_t expected_owner,
+                   const struct fy_call_meta *meta)
 {
     struct pub_loan *l = find_loan(pub, payload);
     if (!l)
@@ -519,6 +526,10 @@ int fy_pub_send_to(ferry_pub *pub, void *payload, uint32_t s, uint32_t gen, cons
     if (rc == FERRY_OK && (s >= pub->svc.cfg.max_subscribers || !pub->conns[s].connected ||
                            pub->conns[s].sub_gen != gen))
         rc = fy_fail(FERRY_EDISCONNECTED, "\"%s\": the peer this goes to is gone", pub->svc.name);
+    if (rc == FERRY_OK && expected_owner &&
+        atomic_load_explicit(&pub->conns[s].sub_slot->owner, memory_order_relaxed) != expected_owner)
+        rc = fy_fail(FERRY_EDISCONNECTED, "\"%s\": the reply slot named by the request is not its sender's",
+                     pub->svc.name);
     if (rc) {
         end_loan(pub, l);
         return rc;
@@ -545,8 +556,10 @@ int fy_pub_send_any(ferry_pub *pub, void *payload, const struct fy_call_meta *me
     if (!l)
         return fy_fail(FERRY_EINVAL, "%p is not a loan of this port (sent or discarded already?)", payload);
     int rc = refresh_if_needed(pub);
-    if (rc)
+    if (rc) {
+        end_loan(pub, l); /* documented: taken back on errors other than the three below */
         return rc;
+    }
     if (pub->nactive == 0)
         return fy_fail(FERRY_ENOTFOUND, "\"%s\": no server is running", pub->svc.name);
     for (uint32_t k = 0; k < pub->nactive; k++) {

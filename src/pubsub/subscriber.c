@@ -156,8 +156,12 @@ static int refresh(ferry_sub *sub)
             conn_drop(sub, sc);
         if (linked && !sc->connected) {
             struct sub_map *m = NULL;
-            if (map_publisher(sub, p, pgen, &m) != FERRY_OK)
-                continue; /* cannot read its samples (permissions?); retried at the next refresh */
+            if (map_publisher(sub, p, pgen, &m) != FERRY_OK) {
+                /* Cannot read its samples (permissions?): look again at the
+                 * next take rather than wait for the epoch to move. */
+                sub->seen_epoch--;
+                continue;
+            }
             sc->connected = 1;
             sc->link = link;
             sc->shm = c;
@@ -346,7 +350,18 @@ int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
         uint32_t p = sub->active[i];
         struct sub_conn *sc = &sub->conns[p];
         uint64_t e;
-        if (!fy_submit_take(sc->submit, &sc->shm->head, sub->sub_mask, sub->sub_log2, &e)) {
+        int got = fy_submit_take(sc->submit, &sc->shm->head, sub->sub_mask, sub->sub_log2,
+                                 (uint32_t)(sc->link >> 32), &e);
+        if (got < 0) {
+            /* A new publisher took over this connection after our last
+             * refresh: look again, then take from what is there now. */
+            int rc = refresh(sub);
+            if (rc)
+                return rc;
+            return sub->nactive ? fy_sub_take_meta(sub, payload, size, meta)
+                                : fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued");
+        }
+        if (!got) {
             if (sc->closing) {
                 finish_closing(sub, p);
                 /* The slot at i now holds another publisher: start over. */
@@ -380,6 +395,8 @@ int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
             meta->reply_slot = ch->reply_slot;
             meta->reply_gen = ch->reply_gen;
             meta->flags = ch->flags;
+            meta->origin_owner =
+                atomic_load_explicit(&fy_pub_slot(sub->svc.hdr, &sub->svc.geo, p)->owner, memory_order_relaxed);
         }
         return FERRY_OK;
     }

@@ -6,7 +6,11 @@
  * that a consumer learns an entry is ready from the entry itself: it never
  * reads the producer's tail, and one cache line carries the hand-off.
  *
- *   bits 63..48  turn = ((pos >> log2size) & 0x7fff) | 0x8000  (never 0)
+ *   bits 63..56  turn = ((pos >> log2size) & 0x7f) | 0x80  (never 0)
+ *   bits 55..48  tag: low 8 bits of the publisher generation that wrote it,
+ *                so a subscriber racing a new publisher of the same slot
+ *                (which restarts the positions at 0) cannot take its entry
+ *                for one of the old publisher's
  *   bits 47..32  chunk index
  *   bits 31..0   payload size (submit ring) / publisher generation (return
  *                ring: a return meant for an earlier publisher of the same
@@ -32,20 +36,25 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* Eight bits of lap suffice: a consumer validates what it read with a CAS
+ * on head, and the producer never runs more than one lap ahead. */
 static inline uint64_t fy_turn(uint64_t pos, unsigned log2size)
 {
-    return ((pos >> log2size) & 0x7fffu) | 0x8000u;
+    return ((pos >> log2size) & 0x7fu) | 0x80u;
 }
 
-static inline uint64_t fy_entry_make(uint64_t pos, unsigned log2size, uint32_t chunk, uint32_t size)
+static inline uint64_t fy_entry_make(uint64_t pos, unsigned log2size, uint32_t tag, uint32_t chunk, uint32_t size)
 {
-    return (fy_turn(pos, log2size) << 48) | ((uint64_t)(chunk & 0xffffu) << 32) | size;
+    return (fy_turn(pos, log2size) << 56) | ((uint64_t)(tag & 0xffu) << 48) | ((uint64_t)(chunk & 0xffffu) << 32) |
+           size;
 }
 
 static inline int fy_entry_is(uint64_t entry, uint64_t pos, unsigned log2size)
 {
-    return (entry >> 48) == fy_turn(pos, log2size);
+    return (entry >> 56) == fy_turn(pos, log2size);
 }
+
+static inline uint32_t fy_entry_tag(uint64_t entry) { return (uint32_t)((entry >> 48) & 0xffu); }
 
 static inline uint32_t fy_entry_chunk(uint64_t entry) { return (uint32_t)((entry >> 32) & 0xffffu); }
 static inline uint32_t fy_entry_size(uint64_t entry) { return (uint32_t)entry; }
@@ -54,13 +63,15 @@ static inline uint32_t fy_entry_size(uint64_t entry) { return (uint32_t)entry; }
 static inline void fy_ring_put(_Atomic uint64_t *ring, uint64_t mask, unsigned log2size, uint64_t pos,
                                uint32_t chunk, uint32_t size)
 {
-    atomic_store_explicit(&ring[pos & mask], fy_entry_make(pos, log2size, chunk, size), memory_order_release);
+    atomic_store_explicit(&ring[pos & mask], fy_entry_make(pos, log2size, 0, chunk, size), memory_order_release);
 }
 
 /* Consumer side of the submit ring: 1 and *entry when an entry was taken,
- * 0 when empty. Retries when the producer took the oldest entry meanwhile. */
+ * 0 when empty, -1 when the entry at head was written by another publisher
+ * generation than tag (the connection changed hands: refresh first).
+ * Retries when the producer took the oldest entry meanwhile. */
 static inline int fy_submit_take(_Atomic uint64_t *ring, _Atomic uint64_t *head, uint64_t mask, unsigned log2size,
-                                 uint64_t *entry)
+                                 uint32_t tag, uint64_t *entry)
 {
     /* Relaxed: head is written by this consumer, except for the producer's
      * CAS, which the CAS below detects. */
@@ -69,6 +80,8 @@ static inline int fy_submit_take(_Atomic uint64_t *ring, _Atomic uint64_t *head,
         uint64_t e = atomic_load_explicit(&ring[h & mask], memory_order_acquire);
         if (!fy_entry_is(e, h, log2size))
             return 0;
+        if (fy_entry_tag(e) != (tag & 0xffu))
+            return -1;
         if (atomic_compare_exchange_weak_explicit(head, &h, h + 1, memory_order_release, memory_order_relaxed)) {
             *entry = e;
             return 1;

@@ -57,6 +57,7 @@ struct ferry_server {
     struct server_call *calls;
     uint32_t ncalls;
     uint32_t next_gen;
+    uint64_t salt; /* in every token: another server's tokens are refused */
 };
 
 void ferry_reqres_opts_init(ferry_reqres_opts *o)
@@ -220,7 +221,7 @@ int ferry_client_send(ferry_client *c, void *request, uint64_t *call_id)
         return fy_fail(FERRY_ELIMIT,
                        "client of \"%s\" has %u calls open (max_pending): take their responses first", c->name,
                        c->npending);
-    struct fy_call_meta meta = {c->next_call, c->resp_slot, c->resp_gen, 0};
+    struct fy_call_meta meta = {c->next_call, c->resp_slot, c->resp_gen, 0, 0};
     uint32_t slot, gen;
     int rc = fy_pub_send_any(c->req, request, &meta, &slot, &gen);
     if (rc)
@@ -271,6 +272,8 @@ int ferry_client_take(ferry_client *c, uint64_t *call_id, const void **response,
         *size = 0;
     if (last)
         *last = 0;
+    int retaken = 0;
+again:
     for (;;) {
         const void *p;
         size_t sz;
@@ -310,6 +313,12 @@ int ferry_client_take(ferry_client *c, uint64_t *call_id, const void **response,
         }
     }
     struct pending_call *gone = orphaned_call(c);
+    if (gone && !retaken) {
+        /* The server may have answered and left just after our take came up
+         * empty: its last response is visible now. Look once more. */
+        retaken = 1;
+        goto again;
+    }
     if (gone) {
         *call_id = gone->call_id;
         close_call(c, gone);
@@ -400,6 +409,7 @@ int ferry_server_open(ferry_server **out, ferry_node *node, const char *service,
         return fy_fail(FERRY_ENOMEM, "ferry_server_open: out of memory");
     s->node = node;
     s->next_gen = 1;
+    s->salt = fy_os_random64() & 0xffffull;
     snprintf(s->name, sizeof s->name, "%s", service);
     if ((rc = fy_pub_open_cfg(&s->resp, node, resp_name, &resp_cfg)) != FERRY_OK ||
         (rc = fy_sub_open_cfg(&s->req, node, req_name, &req_cfg)) != FERRY_OK) {
@@ -422,7 +432,11 @@ int ferry_server_open(ferry_server **out, ferry_node *node, const char *service,
     return FERRY_OK;
 }
 
-static uint64_t token_of(uint32_t index, uint32_t gen) { return ((uint64_t)gen << 16) | index; }
+/* A token: salt (16 bits) | generation (32) | call index (16). */
+static uint64_t token_of(const ferry_server *s, uint32_t index, uint32_t gen)
+{
+    return (s->salt << 48) | ((uint64_t)gen << 16) | index;
+}
 
 static struct server_call *call_of(ferry_server *s, ferry_call call, const char *what)
 {
@@ -431,7 +445,7 @@ static struct server_call *call_of(ferry_server *s, ferry_call call, const char 
         fy_fail(FERRY_EINVAL, "%s: server is NULL", what);
         return NULL;
     }
-    if (index >= s->ncalls || gen == 0 || s->calls[index].gen != gen) {
+    if ((call >> 48) != s->salt || index >= s->ncalls || gen == 0 || s->calls[index].gen != gen) {
         fy_fail(FERRY_EINVAL, "%s on \"%s\": call %llu is not an unfinished call of this server (finished already?)",
                 what, s->name, (unsigned long long)call);
         return NULL;
@@ -460,7 +474,7 @@ int ferry_server_take(ferry_server *s, ferry_call *call, const void **request, s
     if (s->next_gen > 0xffffffffu - 1)
         s->next_gen = 1;
     sc->ended = 0;
-    *call = token_of(index, sc->gen);
+    *call = token_of(s, index, sc->gen);
     *request = sc->request;
     if (size)
         *size = sz;
@@ -482,7 +496,11 @@ static int respond(ferry_server *s, struct server_call *sc, void *response, uint
 {
     struct fy_call_meta meta = sc->meta;
     meta.flags = flags;
-    int rc = fy_pub_send_to(s->resp, response, sc->meta.reply_slot, sc->meta.reply_gen, &meta);
+    /* The response goes to the reply slot the request named, but only if
+     * that slot belongs to the node that sent the request: a client cannot
+     * have answers delivered into another client's calls. */
+    int rc = fy_pub_send_to(s->resp, response, sc->meta.reply_slot, sc->meta.reply_gen, sc->meta.origin_owner,
+                            &meta);
     if (rc == FERRY_OK && (flags & FY_CALL_LAST))
         sc->ended = 1;
     if (rc == FERRY_EDISCONNECTED)
@@ -516,10 +534,13 @@ int ferry_server_respond_copy(ferry_server *s, ferry_call call, const void *data
         return rc;
     memcpy(p, data, size);
     rc = ferry_server_respond(s, call, p, flags);
-    if (rc == FERRY_EAGAIN) {
+    if (rc == FERRY_EAGAIN || rc == FERRY_EINVAL) {
+        /* The loan is still ours (respond keeps it on these): give it back,
+         * keeping the reason. */
+        char why[256];
+        snprintf(why, sizeof why, "%s", ferry_last_error_message());
         ferry_pub_discard(s->resp, p);
-        fy_fail(rc, "ferry_server_respond_copy on \"%s\": the client's response queue is full: retry later",
-                s->name);
+        fy_fail(rc, "%s", why);
     }
     return rc;
 }
@@ -549,6 +570,8 @@ int ferry_server_finish(ferry_server *s, ferry_call call)
             return fy_fail(rc, "ferry_server_finish on \"%s\": the client's response queue is full: call again later",
                            s->name);
         }
+        if (rc != FERRY_OK && rc != FERRY_EDISCONNECTED)
+            return rc; /* the call stays open: the client must not wait for an end that never comes */
         /* FERRY_EDISCONNECTED: nobody to tell. */
     }
     ferry_sub_release(s->req, sc->request);

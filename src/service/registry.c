@@ -23,21 +23,32 @@ struct own_node {
     char name[FERRY_NODE_NAME_MAX + 1];
 };
 
-#define FY_OWN_MAX 256
-static struct own_node own_nodes[FY_OWN_MAX];
-static unsigned own_count;
+static struct own_node *own_nodes;
+static unsigned own_count, own_cap;
 static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
 
-void fy_own_node_add(uint64_t id, const char *name)
+int fy_own_node_add(uint64_t id, const char *name)
 {
+    int rc = FERRY_OK;
     pthread_mutex_lock(&own_mu);
-    if (own_count < FY_OWN_MAX) {
+    if (own_count == own_cap) {
+        unsigned cap = own_cap ? own_cap * 2 : 16;
+        struct own_node *grown = realloc(own_nodes, cap * sizeof *grown);
+        if (grown) {
+            own_nodes = grown;
+            own_cap = cap;
+        }
+    }
+    if (own_count < own_cap) {
         own_nodes[own_count].id = id;
         own_nodes[own_count].pid = fy_os_pid();
         snprintf(own_nodes[own_count].name, sizeof own_nodes[own_count].name, "%s", name);
         own_count++;
+    } else {
+        rc = fy_fail(FERRY_ENOMEM, "ferry_node_open: out of memory");
     }
     pthread_mutex_unlock(&own_mu);
+    return rc;
 }
 
 void fy_own_node_remove(uint64_t id)

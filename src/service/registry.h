@@ -13,7 +13,7 @@
 /* Nodes of this process. A process must never open its own node file (that
  * would drop its liveness lock when closed), so probes, sweeps and listings
  * ask this list first. */
-void fy_own_node_add(uint64_t id, const char *name);
+int fy_own_node_add(uint64_t id, const char *name);
 void fy_own_node_remove(uint64_t id);
 
 /* 1 when node id of domain is alive (its process holds the node file's

@@ -241,8 +241,48 @@ static int compat_u(const char *svc, const char *field, uint64_t have, uint64_t 
     return FERRY_OK;
 }
 
+/* Request-response channels speak of their own option names. */
+static const char *reqres_field(const char *svc, const char *field)
+{
+    size_t n = strlen(svc);
+    int req = n > 4 && strcmp(svc + n - 4, "#req") == 0;
+    static const char *map[][3] = {{"type_name", "request_type", "response_type"},
+                                   {"max_payload", "max_request", "max_response"},
+                                   {"max_publishers", "max_clients", "max_servers"},
+                                   {"max_subscribers", "max_servers", "max_clients"},
+                                   {"queue_capacity", "request_queue", "response_queue"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(field, map[i][0]) == 0)
+            return map[i][req ? 1 : 2];
+    return field;
+}
+
 static int config_compatible(const char *svc, const struct fy_svc_config *have, const struct fy_svc_config *want)
 {
+    if (have->pattern == FY_PATTERN_REQRES && want->pattern == FY_PATTERN_REQRES) {
+        /* Name the user's service and option, not the internal channel. */
+        char user_name[FERRY_SERVICE_NAME_MAX + 1];
+        snprintf(user_name, sizeof user_name, "%s", svc);
+        char *hash = strrchr(user_name, '#');
+        if (hash)
+            *hash = '\0';
+        int rc;
+        if (strcmp(have->type_name, want->type_name) != 0)
+            return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\": %s is \"%s\" but you asked for \"%s\"", user_name,
+                           reqres_field(svc, "type_name"), have->type_name, want->type_name);
+        if ((rc = compat_u(user_name, reqres_field(svc, "max_payload"), have->max_payload, want->max_payload, 1)) ||
+            (rc = compat_u(user_name, "alignment", have->alignment, want->alignment, 1)) ||
+            (rc = compat_u(user_name, reqres_field(svc, "queue_capacity"), have->queue_capacity,
+                           want->queue_capacity, 0)) ||
+            (rc = compat_u(user_name, reqres_field(svc, "max_publishers"), have->max_publishers,
+                           want->max_publishers, 0)) ||
+            (rc = compat_u(user_name, reqres_field(svc, "max_subscribers"), have->max_subscribers,
+                           want->max_subscribers, 0)) ||
+            (rc = compat_u(user_name, "max_loans", have->max_loans, want->max_loans, 0)) ||
+            (rc = compat_u(user_name, "max_borrowed", have->max_borrowed, want->max_borrowed, 0)))
+            return rc;
+        return FERRY_OK;
+    }
     static const char *overflow_names[] = {"DROP_OLDEST", "BLOCK"};
     static const char *pattern_names[] = {"unknown", "publish-subscribe", "event", "state", "request-response"};
     int rc;
@@ -531,12 +571,18 @@ static unsigned maybe_remove(struct fy_service *svc)
     for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++)
         if (atomic_load_explicit(&fy_sub_slot(svc->hdr, &svc->geo, s)->state, memory_order_acquire) != FY_SLOT_FREE)
             return 0;
-    /* Unlink first: if we may not (another user created it in a sticky
-     * /dev/shm), the service stays usable and its owner's cleanup removes it. */
-    if (fy_os_unlink(svc->path) != 0 && errno != ENOENT)
-        return 0;
+    /* Marked first, so that nobody joins a segment whose name is about to
+     * go; unmarked if we may not remove the name (another user created it
+     * in a sticky /dev/shm): then it stays usable and its owner's cleanup
+     * removes it. Only our own file's name is removed: a new service may
+     * already have taken the name. */
     svc->hdr->removed = 1;
-    return 1;
+    int rc = fy_os_unlink_if_same(svc->fd, svc->path);
+    if (rc < 0) {
+        svc->hdr->removed = 0;
+        return 0;
+    }
+    return rc == 0 ? 1u : 0u;
 }
 
 unsigned fy_service_reap(struct fy_service *svc) { return fy_service_reap_ex(svc, 1); }
@@ -545,7 +591,7 @@ unsigned fy_service_reap_ex(struct fy_service *svc, int may_remove)
 {
     unsigned removed = 0;
     if (svc->hdr->removed) /* a remover died between its two steps: finish */
-        return fy_os_unlink(svc->path) == 0 ? 1u : 0u;
+        return fy_os_unlink_if_same(svc->fd, svc->path) == 0 ? 1u : 0u;
     for (uint32_t s = 0; s < svc->cfg.max_subscribers; s++) {
         struct fy_slot *ss = fy_sub_slot(svc->hdr, &svc->geo, s);
         if (atomic_load_explicit(&ss->state, memory_order_acquire) == FY_SLOT_FREE)
@@ -582,6 +628,12 @@ static int claim_slot(struct fy_service *svc, enum fy_port_kind kind, uint64_t n
         atomic_store_explicit(&sl->gen, g, memory_order_relaxed);
         atomic_store_explicit(&sl->owner, node_id, memory_order_relaxed);
         atomic_store_explicit(&sl->port_id, port_id, memory_order_relaxed);
+        /* A listener's pending ids start empty, before anyone can raise one. */
+        if (svc->cfg.pattern == FERRY_PATTERN_EVENT && kind == FY_PORT_SUB) {
+            _Atomic uint64_t *bits = fy_event_bits(svc->hdr, &svc->geo, i);
+            for (uint64_t w = 0; w < svc->geo.conn_stride / sizeof(uint64_t); w++)
+                atomic_store_explicit(&bits[w], 0, memory_order_relaxed);
+        }
         /* A dead previous owner may have left its waiter flags set. */
         atomic_store_explicit(&sl->waiter.flags, 0, memory_order_relaxed);
         atomic_store_explicit(&sl->waiter.signaled, 0, memory_order_relaxed);
@@ -628,13 +680,14 @@ int fy_service_join(struct fy_service *svc, const struct fy_opener *who, const c
             fy_service_unmap(svc);
             return rc;
         }
-        if (svc->hdr->removed) {
-            /* Being removed by its last port: wait for the name to go. After
-             * a while the remover is presumed dead between the two steps. */
+        if (svc->hdr->removed || !fy_os_same_file(svc->fd, path)) {
+            /* Being removed by its last port (wait for the name to go; after
+             * a while the remover is presumed dead between its two steps),
+             * or already replaced by a new segment (open that one). */
+            if (svc->hdr->removed && attempt > 200)
+                fy_os_unlink_if_same(svc->fd, path);
             fy_service_unlock(svc);
             fy_service_unmap(svc);
-            if (attempt > 200)
-                fy_os_unlink(path);
             fy_os_sleep_ns(100000);
             continue;
         }
@@ -660,6 +713,19 @@ int fy_service_join(struct fy_service *svc, const struct fy_opener *who, const c
                                                     {"writers", "max_readers"}};
             uint32_t max = kind == FY_PORT_PUB ? svc->cfg.max_publishers : svc->cfg.max_subscribers;
             uint32_t pat = svc->cfg.pattern <= 3 ? svc->cfg.pattern : 1;
+            if (svc->cfg.pattern == FY_PATTERN_REQRES) {
+                const char *field = reqres_field(name, kind == FY_PORT_PUB ? "max_publishers" : "max_subscribers");
+                char user_name[FERRY_SERVICE_NAME_MAX + 1];
+                snprintf(user_name, sizeof user_name, "%s", name);
+                char *hash = strrchr(user_name, '#');
+                if (hash)
+                    *hash = '\0';
+                fy_service_unmap(svc);
+                return fy_fail(FERRY_ELIMIT,
+                               "service \"%s\" already has %u %s (%s=%u): close one, or create the service with a "
+                               "higher limit",
+                               user_name, max, strcmp(field, "max_clients") == 0 ? "clients" : "servers", field, max);
+            }
             fy_service_unmap(svc);
             if (pat == FERRY_PATTERN_STATE && kind == FY_PORT_PUB)
                 return fy_fail(FERRY_ELIMIT, "state service \"%s\" already has a writer: a state has one writer",
@@ -678,7 +744,14 @@ void fy_service_leave(struct fy_service *svc, enum fy_port_kind kind, uint32_t s
 {
     if (!svc->hdr)
         return;
-    if (fy_service_lock(svc) == FERRY_OK) {
+    /* A close that gave up would leave the slot to a live owner for good (a
+     * BLOCK publisher would wait on it forever): keep trying for a minute,
+     * which outlasts any sane pause of the holder; a dead holder hands the
+     * lock on at once. */
+    int rc = FERRY_ETIMEDOUT;
+    for (int tries = 0; tries < 30 && rc == FERRY_ETIMEDOUT; tries++)
+        rc = fy_service_lock(svc);
+    if (rc == FERRY_OK) {
         struct fy_slot *sl = kind == FY_PORT_PUB ? fy_pub_slot(svc->hdr, &svc->geo, slot)
                                                  : fy_sub_slot(svc->hdr, &svc->geo, slot);
         /* Only free what is still ours: a cleaner may have freed it already

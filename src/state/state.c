@@ -113,12 +113,33 @@ static void persist_path(char *out, size_t n, const char *dir, const struct fy_s
     snprintf(out, n, "%s/%s.%016llx.ferry-state", dir, svc->domain, (unsigned long long)svc->hash);
 }
 
+/* The version recorded in a saved file, 0 if none or unreadable. */
+static uint64_t persist_saved_version(const char *path)
+{
+    struct state_file_header fh;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        return 0;
+    }
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, &fh, sizeof fh);
+    close(fd);
+    if (n != (ssize_t)sizeof fh || fh.magic != FY_STATE_FILE_MAGIC || fh.version >= (1ull << 47))
+        return 0;
+    return fh.version;
+}
+
 static int persist_save(const char *path, const char *service, uint64_t version, const void *data, uint64_t size,
                         unsigned mode)
 {
-    char tmp[FY_PATH_MAX + FY_STATE_PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    char tmp[FY_PATH_MAX + FY_STATE_PATH_MAX + 32];
+    /* A fresh name, created exclusively and never through a symlink: the
+     * directory may be shared with other users. */
+    snprintf(tmp, sizeof tmp, "%s.%016llx.tmp", path, (unsigned long long)fy_os_random64());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0)
         fchmod(fd, (mode_t)mode); /* as the shared-memory objects: not narrowed by the umask */
     if (fd < 0)
@@ -163,7 +184,14 @@ static int persist_save(const char *path, const char *service, uint64_t version,
  * value back. FERRY_OK also when there is no file. */
 static int persist_load(struct fy_service *svc, struct fy_state_header *sh, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Non-blocking and regular files only: a FIFO or device put in the
+     * directory must not hang or feed the open. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        return fy_fail(FERRY_ECORRUPT, "state \"%s\": %s is not a regular file: remove it", svc->name, path);
+    }
     if (fd < 0) {
         if (errno == ENOENT)
             return FERRY_OK;
@@ -193,8 +221,11 @@ static int persist_load(struct fy_service *svc, struct fy_state_header *sh, cons
 }
 
 /* Checks persist_dir against the service, records it if first, loads the
- * saved value if nothing is published. Under the service lock. */
-static int persist_setup(struct fy_service *svc, const char *dir, const char *what)
+ * saved value if nothing is published. Under the service lock, which keeps
+ * writers from joining but not from publishing: so a reader loads only when
+ * no writer is active (a live writer picks up the saved version number at
+ * its next publish instead, see ferry_state_publish). */
+static int persist_setup(struct fy_service *svc, const char *dir, const char *what, enum fy_port_kind kind)
 {
     struct fy_state_header *sh = state_header(svc);
     char have[FY_STATE_PATH_MAX + 1];
@@ -223,7 +254,10 @@ static int persist_setup(struct fy_service *svc, const char *dir, const char *wh
             snprintf(sh->persist_dir, sizeof sh->persist_dir, "%s", dir);
         }
     }
-    if (sh->persist_dir[0] && atomic_load_explicit(&sh->current, memory_order_acquire) == 0) {
+    int writer_live = kind != FY_PORT_PUB &&
+                      atomic_load_explicit(&fy_pub_slot(svc->hdr, &svc->geo, 0)->state, memory_order_acquire) ==
+                          FY_SLOT_ACTIVE;
+    if (sh->persist_dir[0] && !writer_live && atomic_load_explicit(&sh->current, memory_order_acquire) == 0) {
         char path[FY_PATH_MAX + FY_STATE_PATH_MAX];
         persist_path(path, sizeof path, sh->persist_dir, svc);
         return persist_load(svc, sh, path);
@@ -244,7 +278,7 @@ static int join_state(struct fy_service *svc, ferry_node *node, const char *serv
     if ((rc = fy_service_join(svc, &who, service, &cfg, kind, id, slot, gen)) != FERRY_OK)
         return rc;
     if ((rc = fy_service_lock(svc)) == FERRY_OK) {
-        rc = persist_setup(svc, opts ? opts->persist_dir : NULL, what);
+        rc = persist_setup(svc, opts ? opts->persist_dir : NULL, what, kind);
         fy_service_unlock(svc);
     }
     if (rc) {
@@ -356,15 +390,23 @@ int ferry_state_publish(ferry_state_writer *w, void *buffer, uint64_t *version)
         if (atomic_load_explicit(&rs->state, memory_order_relaxed) == FY_SLOT_ACTIVE)
             fy_wake(&rs->waiter, w->svc.domain, atomic_load_explicit(&rs->port_id, memory_order_relaxed));
     }
-    if (version)
-        *version = v;
     if (!w->persist_path[0] && w->sh->persist_dir[0]) {
-        /* Persistence was switched on by a later opener. */
+        /* Persistence was switched on by a later opener, which did not load
+         * the saved value under this live writer: number on from it. */
         char dir[FY_STATE_PATH_MAX + 1];
         memcpy(dir, w->sh->persist_dir, sizeof dir);
         dir[FY_STATE_PATH_MAX] = '\0';
         persist_path(w->persist_path, sizeof w->persist_path, dir, &w->svc);
+        uint64_t saved = persist_saved_version(w->persist_path);
+        if (saved >= v) {
+            v = saved + 1;
+            w->version = v;
+            hdr->version = v;
+            atomic_store_explicit(&w->sh->current, (v << 16) | b, memory_order_seq_cst);
+        }
     }
+    if (version)
+        *version = v;
     if (w->persist_path[0])
         return persist_save(w->persist_path, w->svc.name, v, buffer, hdr->size, w->node->mode);
     return FERRY_OK;

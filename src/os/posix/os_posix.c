@@ -154,6 +154,25 @@ int64_t fy_os_size(int fd)
 
 int fy_os_unlink(const char *path) { return unlink(path); }
 
+int fy_os_same_file(int fd, const char *path)
+{
+    struct stat a, b;
+    if (fstat(fd, &a) != 0 || stat(path, &b) != 0)
+        return 0;
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int fy_os_unlink_if_same(int fd, const char *path)
+{
+    /* A name freed between the check and the unlink would have to be taken
+     * by a new file within those few instructions, under the service lock
+     * of the old one: creators do not hold that lock, so the window is
+     * not closed, only made microseconds wide. */
+    if (!fy_os_same_file(fd, path))
+        return 1;
+    return unlink(path) == 0 ? 0 : (errno == ENOENT ? 1 : -1);
+}
+
 static void whole_file(struct flock *fl, short type)
 {
     memset(fl, 0, sizeof *fl);
