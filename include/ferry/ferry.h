@@ -440,7 +440,10 @@ FERRY_API int ferry_server_loan(ferry_server *server, ferry_call call, size_t si
 /* Sends a loaned response; flags FERRY_RESPONSE_LAST ends the call's stream.
  * FERRY_EAGAIN: the client's response queue is full (the server keeps the
  * loan: retry or discard). FERRY_EDISCONNECTED: the client is gone (the loan
- * is taken back; finish the call). FERRY_EINVAL: the call already ended or
+ * is taken back; finish the call). A client that died without closing is
+ * noticed when its response queue is full (then its liveness is checked) or
+ * once cleanup has run: until then responses to it are accepted and later
+ * reclaimed. FERRY_EINVAL: the call already ended or
  * is not one of this server's. */
 FERRY_API int ferry_server_respond(ferry_server *server, ferry_call call, void *response, unsigned flags);
 FERRY_API int ferry_server_respond_copy(ferry_server *server, ferry_call call, const void *data, size_t size,
