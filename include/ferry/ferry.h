@@ -322,7 +322,7 @@ typedef enum ferry_source_kind {
     FERRY_SOURCE_SUBSCRIBER = 1, /* has samples, or a publisher went away */
     FERRY_SOURCE_LISTENER = 2,   /* has events */
     FERRY_SOURCE_FD = 3,         /* a user fd is readable (or in error) */
-    FERRY_SOURCE_DEADLINE = 4,   /* a one-shot deadline passed (then detached) */
+    FERRY_SOURCE_DEADLINE = 4,   /* a one-shot deadline passed (fires once) */
     FERRY_SOURCE_INTERVAL = 5    /* a periodic interval elapsed */
 } ferry_source_kind;
 

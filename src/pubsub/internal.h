@@ -47,6 +47,8 @@ void fy_pub_reap(ferry_pub *pub);
 /* Takes the next sample and its call metadata. */
 int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta);
 void fy_sub_identity(const ferry_sub *sub, uint32_t *slot, uint32_t *gen);
+/* The service's max_borrowed (which may exceed what the opener asked). */
+uint32_t fy_sub_max_borrowed(const ferry_sub *sub);
 /* The waiter of a subscriber, for builders that wait on it. */
 struct fy_waiter *fy_sub_waiter(ferry_sub *sub);
 const struct fy_wait_ops *fy_sub_wait_ops(ferry_sub *sub);

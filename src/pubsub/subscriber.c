@@ -574,4 +574,6 @@ void fy_sub_identity(const ferry_sub *sub, uint32_t *slot, uint32_t *gen)
 
 struct fy_waiter *fy_sub_waiter(ferry_sub *sub) { return &sub->waiter; }
 
+uint32_t fy_sub_max_borrowed(const ferry_sub *sub) { return sub->svc.cfg.max_borrowed; }
+
 const struct fy_wait_ops *fy_sub_wait_ops(ferry_sub *sub) { return &sub->sample_ops; }

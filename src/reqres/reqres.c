@@ -85,9 +85,23 @@ static int channel_configs(const ferry_reqres_opts *opts, struct fy_svc_config *
         ferry_reqres_opts_init(&def);
         opts = &def;
     }
-    if (opts->max_pending == 0 || opts->max_pending > FY_MAX_QUEUE)
-        return fy_fail(FERRY_EINVAL, "option max_pending is %u: it must be between 1 and %u", opts->max_pending,
-                       FY_MAX_QUEUE);
+    /* Checked here under their own names; the channel configs would name
+     * the pub/sub fields. */
+    struct {
+        const char *name;
+        uint64_t value, lo, hi;
+    } ranges[] = {{"max_pending", opts->max_pending, 1, FY_MAX_QUEUE},
+                  {"max_request", opts->max_request, 1, FY_MAX_PAYLOAD},
+                  {"max_response", opts->max_response, 1, FY_MAX_PAYLOAD},
+                  {"max_clients", opts->max_clients, 1, FY_MAX_PUBLISHERS},
+                  {"max_servers", opts->max_servers, 1, FY_MAX_PUBLISHERS},
+                  {"request_queue", opts->request_queue, 1, FY_MAX_QUEUE},
+                  {"response_queue", opts->response_queue, 1, FY_MAX_QUEUE}};
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (ranges[i].value < ranges[i].lo || ranges[i].value > ranges[i].hi)
+            return fy_fail(FERRY_EINVAL, "option %s is %llu: it must be between %llu and %llu", ranges[i].name,
+                           (unsigned long long)ranges[i].value, (unsigned long long)ranges[i].lo,
+                           (unsigned long long)ranges[i].hi);
     ferry_pubsub_opts po;
     ferry_pubsub_opts_init(&po);
     po.type_name = opts->request_type;
@@ -345,6 +359,8 @@ int ferry_client_wait(ferry_client *c, int64_t timeout_ns)
 {
     if (!c)
         return fy_fail(FERRY_EINVAL, "ferry_client_wait: client is NULL");
+    if (timeout_ns < 0 && timeout_ns != FERRY_FOREVER)
+        return fy_fail(FERRY_EINVAL, "ferry_client_wait: timeout %lld: use >= 0 or FERRY_FOREVER", (long long)timeout_ns);
     if (c->npending == 0 && !client_ready(c))
         return fy_fail(FERRY_EAGAIN, "ferry_client_wait on \"%s\": no call is open", c->name);
     int rc = fy_waiter_wait(fy_sub_waiter(c->resp), &c->ops, timeout_ns);
@@ -357,6 +373,9 @@ int ferry_client_wait_server(ferry_client *c, int64_t timeout_ns)
 {
     if (!c)
         return fy_fail(FERRY_EINVAL, "ferry_client_wait_server: client is NULL");
+    if (timeout_ns < 0 && timeout_ns != FERRY_FOREVER)
+        return fy_fail(FERRY_EINVAL, "ferry_client_wait_server: timeout %lld: use >= 0 or FERRY_FOREVER",
+                       (long long)timeout_ns);
     uint64_t deadline = timeout_ns < 0 ? UINT64_MAX : fy_os_now_ns() + (uint64_t)timeout_ns;
     for (uint64_t pause = 10000;; pause = pause < 5000000 ? pause * 2 : pause) {
         if (fy_pub_subscribers(c->req) > 0)
@@ -418,7 +437,7 @@ int ferry_server_open(ferry_server **out, ferry_node *node, const char *service,
         return rc;
     }
     /* The service's own limit, which may exceed what this opener asked. */
-    s->ncalls = req_cfg.max_borrowed;
+    s->ncalls = fy_sub_max_borrowed(s->req);
     s->calls = calloc(s->ncalls, sizeof *s->calls);
     if (!s->calls) {
         ferry_sub_close(s->req);
@@ -585,8 +604,15 @@ int ferry_server_wait(ferry_server *s, int64_t timeout_ns)
 {
     if (!s)
         return fy_fail(FERRY_EINVAL, "ferry_server_wait: server is NULL");
-    int rc = ferry_sub_wait(s->req, timeout_ns);
-    return rc == FERRY_EDISCONNECTED ? FERRY_OK : rc; /* a client leaving is not the server's concern */
+    /* A client leaving is not the server's concern: wait on for requests. */
+    uint64_t deadline = timeout_ns < 0 ? UINT64_MAX : fy_os_now_ns() + (uint64_t)timeout_ns;
+    for (;;) {
+        uint64_t now = fy_os_now_ns();
+        int64_t left = timeout_ns < 0 ? timeout_ns : (now >= deadline ? 0 : (int64_t)(deadline - now));
+        int rc = ferry_sub_wait(s->req, left);
+        if (rc != FERRY_EDISCONNECTED)
+            return rc;
+    }
 }
 
 int ferry_server_fd(ferry_server *s)

@@ -376,6 +376,17 @@ int ferry_state_publish(ferry_state_writer *w, void *buffer, uint64_t *version)
     uint64_t cur_v = atomic_load_explicit(&w->sh->current, memory_order_acquire) >> 16;
     if (cur_v > w->version)
         w->version = cur_v;
+    if (!w->persist_path[0] && w->sh->persist_dir[0]) {
+        /* Persistence was switched on by a later opener, which did not load
+         * the saved value under this live writer: number on from it. */
+        char dir[FY_STATE_PATH_MAX + 1];
+        memcpy(dir, w->sh->persist_dir, sizeof dir);
+        dir[FY_STATE_PATH_MAX] = '\0';
+        persist_path(w->persist_path, sizeof w->persist_path, dir, &w->svc);
+        uint64_t saved = persist_saved_version(w->persist_path);
+        if (saved > w->version)
+            w->version = saved;
+    }
     uint64_t v = ++w->version;
     hdr->version = v;
     hdr->size = w->loan_size;
@@ -389,21 +400,6 @@ int ferry_state_publish(ferry_state_writer *w, void *buffer, uint64_t *version)
         struct fy_slot *rs = fy_sub_slot(w->svc.hdr, &w->svc.geo, r);
         if (atomic_load_explicit(&rs->state, memory_order_relaxed) == FY_SLOT_ACTIVE)
             fy_wake(&rs->waiter, w->svc.domain, atomic_load_explicit(&rs->port_id, memory_order_relaxed));
-    }
-    if (!w->persist_path[0] && w->sh->persist_dir[0]) {
-        /* Persistence was switched on by a later opener, which did not load
-         * the saved value under this live writer: number on from it. */
-        char dir[FY_STATE_PATH_MAX + 1];
-        memcpy(dir, w->sh->persist_dir, sizeof dir);
-        dir[FY_STATE_PATH_MAX] = '\0';
-        persist_path(w->persist_path, sizeof w->persist_path, dir, &w->svc);
-        uint64_t saved = persist_saved_version(w->persist_path);
-        if (saved >= v) {
-            v = saved + 1;
-            w->version = v;
-            hdr->version = v;
-            atomic_store_explicit(&w->sh->current, (v << 16) | b, memory_order_seq_cst);
-        }
     }
     if (version)
         *version = v;
