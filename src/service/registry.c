@@ -261,10 +261,15 @@ static int sweep_temp(const char *name, void *user)
         return 0;
     char path[FY_PATH_MAX];
     full_path(path, name);
+    /* Age first: a fresh temporary is being created, and even a brief lock
+     * taken by a cleaner would make its creator's own lock fail. */
+    int64_t age = fy_os_age_s(path);
+    if (age < FY_TEMP_STALE_S)
+        return 0;
     int fd = fy_os_open(path, 1);
     if (fd < 0)
         return 0;
-    if (fy_os_lock_try(fd) == 0 && fy_os_age_s(path) >= FY_TEMP_STALE_S && fy_os_unlink(path) == 0)
+    if (fy_os_lock_try(fd) == 0 && fy_os_unlink(path) == 0)
         sw->removed++;
     fy_os_close(fd);
     return 0;

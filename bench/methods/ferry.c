@@ -1,0 +1,234 @@
+/*
+ * ferry, ferry-touch: the library under test.
+ *
+ * Ping-pong: A publishes on "ping" and subscribes to "pong"; B the reverse.
+ * Every message is loaned, stamped (sequence number in the first 8 bytes; with
+ * touch, every 64 B line written) and sent; the receiver busy-polls
+ * ferry_sub_take, checks the size and the sequence (with touch, every line)
+ * and releases. Small pools: queue 2, one publisher, one subscriber, no
+ * history, max_payload = the message size.
+ *
+ * Stream: A publishes on "stream" with FERRY_OVERFLOW_BLOCK and hands each
+ * loan over with ferry_pub_try_send, retrying while the queue is full; B
+ * takes, checks and releases.
+ *
+ * Every measurement uses its own domain (the harness's tag). cleanup() runs
+ * ferry_cleanup on it once both processes have gone and then makes sure that
+ * nothing of the domain is left in /dev/shm.
+ */
+#include "bench.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ferry/ferry.h"
+
+struct ferry_ep {
+    ferry_node *node;
+    ferry_pub *pub;
+    ferry_sub *sub;
+    size_t size;
+    int touch;
+    int stream;
+};
+
+static int ferry_err(const char *what)
+{
+    return bench_fail("%s: %s (%s)", what, ferry_strerror(ferry_last_error()), ferry_last_error_message());
+}
+
+static void opts_for(const struct bench_params *p, ferry_pubsub_opts *o)
+{
+    ferry_pubsub_opts_init(o);
+    o->type_name = "ferry-bench";
+    o->max_payload = p->size;
+    o->alignment = BENCH_LINE;
+    o->history = 0;
+    o->max_publishers = 1;
+    o->max_subscribers = 1;
+    o->max_loans = p->mode == BENCH_STREAM ? 2 : 1;
+    o->max_borrowed = p->mode == BENCH_STREAM ? 2 : 1;
+    o->queue_capacity = p->mode == BENCH_STREAM ? p->queue : 2;
+    o->overflow = FERRY_OVERFLOW_BLOCK;
+}
+
+static int ferry_prepare(const struct bench_params *p, void **shared)
+{
+    (void)p;
+    *shared = NULL;
+    return 0;
+}
+
+static void ferry_close_ep(void *opaque)
+{
+    struct ferry_ep *ep = opaque;
+    if (!ep)
+        return;
+    ferry_sub_close(ep->sub);
+    ferry_pub_close(ep->pub);
+    ferry_node_close(ep->node);
+    free(ep);
+}
+
+static int ferry_open_ep(const struct bench_params *p, void *shared, enum bench_role role, void **out)
+{
+    (void)shared;
+    struct ferry_ep *ep = calloc(1, sizeof *ep);
+    if (!ep)
+        return bench_fail("out of memory");
+    ep->size = p->size;
+    ep->touch = p->touch;
+    ep->stream = p->mode == BENCH_STREAM;
+
+    ferry_node_opts nopts;
+    ferry_node_opts_init(&nopts);
+    nopts.domain = p->tag;
+    ferry_pubsub_opts o;
+    opts_for(p, &o);
+
+    const char *tx = NULL, *rx = NULL;
+    if (ep->stream) {
+        if (role == BENCH_ROLE_A)
+            tx = "stream";
+        else
+            rx = "stream";
+    } else {
+        tx = role == BENCH_ROLE_A ? "ping" : "pong";
+        rx = role == BENCH_ROLE_A ? "pong" : "ping";
+    }
+    int rc = ferry_node_open(&ep->node, role == BENCH_ROLE_A ? "bench-a" : "bench-b", &nopts);
+    if (rc != FERRY_OK) {
+        ferry_err("ferry_node_open");
+        goto fail;
+    }
+    /* Subscribe first: a sample sent before the subscriber exists is not
+     * delivered (history 0). The harness's barrier follows open(). */
+    if (rx && ferry_sub_open(&ep->sub, ep->node, rx, &o) != FERRY_OK) {
+        ferry_err("ferry_sub_open");
+        goto fail;
+    }
+    if (tx && ferry_pub_open(&ep->pub, ep->node, tx, &o) != FERRY_OK) {
+        ferry_err("ferry_pub_open");
+        goto fail;
+    }
+    *out = ep;
+    return 0;
+fail:
+    ferry_close_ep(ep);
+    return -1;
+}
+
+static int ferry_send(void *opaque, uint64_t seq)
+{
+    struct ferry_ep *ep = opaque;
+    void *payload;
+    if (ferry_pub_loan(ep->pub, ep->size, &payload) != FERRY_OK)
+        return ferry_err("ferry_pub_loan");
+    bench_payload_fill(payload, ep->size, seq, ep->touch);
+    if (!ep->stream) {
+        if (ferry_pub_send(ep->pub, payload) != FERRY_OK)
+            return ferry_err("ferry_pub_send");
+        return 0;
+    }
+    unsigned spins = 0;
+    for (;;) {
+        int rc = ferry_pub_try_send(ep->pub, payload);
+        if (rc == FERRY_OK)
+            return 0;
+        if (rc != FERRY_EAGAIN)
+            return ferry_err("ferry_pub_try_send");
+        bench_spin(&spins);
+    }
+}
+
+static int ferry_recv(void *opaque, uint64_t seq)
+{
+    struct ferry_ep *ep = opaque;
+    const void *payload;
+    size_t size = 0;
+    unsigned spins = 0;
+    int rc;
+    while ((rc = ferry_sub_take(ep->sub, &payload, &size)) == FERRY_EAGAIN)
+        bench_spin(&spins);
+    if (rc != FERRY_OK)
+        return ferry_err("ferry_sub_take");
+    int bad = 0;
+    if (size != ep->size)
+        bad = bench_fail("message %llu: size %zu, expected %zu", (unsigned long long)seq, size, ep->size);
+    else
+        bad = bench_payload_check(payload, ep->size, seq, ep->touch);
+    ferry_sub_release(ep->sub, payload);
+    return bad;
+}
+
+static int ferry_cleanup_domain(const struct bench_params *p, void *shared)
+{
+    (void)shared;
+    unsigned removed = 0;
+    int ret = 0;
+    if (ferry_cleanup(p->tag, &removed) != FERRY_OK)
+        ret = ferry_err("ferry_cleanup");
+    static int noted;
+    if (removed && !noted) {
+        noted = 1;
+        fprintf(stderr,
+                "note: ferry_cleanup removed %u object(s) of domain %s that its closed (or killed) nodes left "
+                "in /dev/shm (reported once)\n",
+                removed, p->tag);
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "ferry.%s.", p->tag);
+    size_t plen = strlen(prefix);
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return ret;
+    unsigned left = 0;
+    char first[256] = "";
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, prefix, plen) != 0)
+            continue;
+        if (!left)
+            snprintf(first, sizeof first, "%s", de->d_name);
+        left++;
+        char path[512];
+        snprintf(path, sizeof path, "/dev/shm/%s", de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    if (left)
+        ret = bench_fail("%u object(s) of domain %s were still in /dev/shm after ferry_cleanup (first: %s); "
+                         "removed them",
+                         left, p->tag, first);
+    return ret;
+}
+
+const struct bench_method bench_method_ferry = {
+    .name = "ferry",
+    .summary = "ferry publish-subscribe, loan/send per message, busy-polling ferry_sub_take; payload "
+               "untouched but for the sequence number",
+    .touch = 0,
+    .stream = 1,
+    .prepare = ferry_prepare,
+    .open = ferry_open_ep,
+    .send = ferry_send,
+    .recv = ferry_recv,
+    .close = ferry_close_ep,
+    .cleanup = ferry_cleanup_domain,
+};
+
+const struct bench_method bench_method_ferry_touch = {
+    .name = "ferry-touch",
+    .summary = "ferry, plus the sender writes and the receiver reads every 64 B line of the payload",
+    .touch = 1,
+    .stream = 1,
+    .prepare = ferry_prepare,
+    .open = ferry_open_ep,
+    .send = ferry_send,
+    .recv = ferry_recv,
+    .close = ferry_close_ep,
+    .cleanup = ferry_cleanup_domain,
+};

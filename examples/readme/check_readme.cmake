@@ -1,0 +1,60 @@
+# Checks that README.md shows examples/readme/readme_example.c verbatim, and
+# that its relative links point to files that exist.
+#   cmake -DREADME=README.md -DEXAMPLE=examples/readme/readme_example.c [-DOUT_DIR=dir] -P check_readme.cmake
+# The README holds the code in the first ```c block after the line that
+# contains "readme_example.c".
+file(READ "${README}" readme)
+file(READ "${EXAMPLE}" example)
+
+string(FIND "${readme}" "readme_example.c" marker)
+if(marker EQUAL -1)
+  message(FATAL_ERROR "${README} does not mention readme_example.c before its C example")
+endif()
+string(SUBSTRING "${readme}" ${marker} -1 rest)
+string(FIND "${rest}" "```c\n" start)
+if(start EQUAL -1)
+  message(FATAL_ERROR "${README}: no ```c block after the readme_example.c marker")
+endif()
+math(EXPR start "${start} + 5")
+string(SUBSTRING "${rest}" ${start} -1 rest)
+string(FIND "${rest}" "```" end)
+if(end EQUAL -1)
+  message(FATAL_ERROR "${README}: the C example block is not closed")
+endif()
+string(SUBSTRING "${rest}" 0 ${end} block)
+
+if(NOT block STREQUAL example)
+  if(NOT OUT_DIR)
+    set(OUT_DIR "${CMAKE_CURRENT_BINARY_DIR}")
+  endif()
+  set(shown "${OUT_DIR}/readme_block.c")
+  file(WRITE "${shown}" "${block}")
+  execute_process(COMMAND diff -u "${EXAMPLE}" "${shown}")
+  message(FATAL_ERROR "The C example in ${README} differs from ${EXAMPLE} (diff above).\n"
+                      "Make them identical; what the README shows is in ${shown}")
+endif()
+message(STATUS "README example matches ${EXAMPLE}")
+
+# Relative links: [text](path) with no scheme; an #anchor is ignored.
+# Brackets are swapped first: CMake lists give '[' and ']' a meaning.
+get_filename_component(readme_dir "${README}" ABSOLUTE)
+get_filename_component(readme_dir "${readme_dir}" DIRECTORY)
+string(REPLACE "[" "<" text "${readme}")
+string(REPLACE "]" ">" text "${text}")
+string(REPLACE ";" "," text "${text}")
+string(REGEX MATCHALL ">\\([^)]+\\)" links "${text}")
+set(broken "")
+foreach(link IN LISTS links)
+  string(REGEX REPLACE "^>\\(([^)#]*).*$" "\\1" target "${link}")
+  if(target STREQUAL "" OR target MATCHES "^[a-z]+:")
+    continue()
+  endif()
+  if(NOT EXISTS "${readme_dir}/${target}")
+    list(APPEND broken "${target}")
+  endif()
+endforeach()
+if(broken)
+  message(FATAL_ERROR "${README} links to files that do not exist: ${broken}")
+endif()
+list(LENGTH links n)
+message(STATUS "README links: ${n} checked")
