@@ -1,4 +1,5 @@
-"""ferry: zero-copy publish-subscribe over shared memory, from Python.
+"""ferry: zero-copy IPC over shared memory, from Python: publish-subscribe,
+events, request-response and shared state.
 
 A ctypes binding of the C library libferry.so (no compiled extension). The
 library is found through env FERRY_LIBRARY, else next to this package, else
@@ -21,6 +22,19 @@ Guide: docs/python.md.
 
 from ._capi import LIBRARY_PATH
 from ._core import (
+    Call,
+    Client,
+    Listener,
+    Notifier,
+    PEER_GONE,
+    RequestLoan,
+    Response,
+    ResponseLoan,
+    Server,
+    StateLoan,
+    StateRead,
+    StateReader,
+    StateWriter,
     Error,
     ErrorCode,
     Loan,
@@ -45,6 +59,19 @@ from ._core import (
 __version__ = version()
 
 __all__ = [
+    "Call",
+    "Client",
+    "Listener",
+    "Notifier",
+    "PEER_GONE",
+    "RequestLoan",
+    "Response",
+    "ResponseLoan",
+    "Server",
+    "StateLoan",
+    "StateRead",
+    "StateReader",
+    "StateWriter",
     "Error",
     "ErrorCode",
     "LIBRARY_PATH",

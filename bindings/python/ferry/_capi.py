@@ -41,6 +41,15 @@ FERRY_PATTERN_REQRES = 4
 
 FERRY_FOREVER = -1
 
+FERRY_EVENT_PEER_GONE = 0xFFFFFFFF
+FERRY_RESPONSE_LAST = 1
+
+FERRY_SOURCE_SUBSCRIBER = 1
+FERRY_SOURCE_LISTENER = 2
+FERRY_SOURCE_FD = 3
+FERRY_SOURCE_DEADLINE = 4
+FERRY_SOURCE_INTERVAL = 5
+
 # ---- structs ----------------------------------------------------------------
 
 
@@ -118,6 +127,33 @@ class StateOpts(ctypes.Structure):
     ]
 
 
+class ReqResOpts(ctypes.Structure):
+    _fields_ = [
+        ("request_type", ctypes.c_char_p),
+        ("max_request", ctypes.c_size_t),
+        ("response_type", ctypes.c_char_p),
+        ("max_response", ctypes.c_size_t),
+        ("alignment", ctypes.c_size_t),
+        ("max_clients", ctypes.c_uint32),
+        ("max_servers", ctypes.c_uint32),
+        ("max_pending", ctypes.c_uint32),
+        ("request_queue", ctypes.c_uint32),
+        ("response_queue", ctypes.c_uint32),
+        ("max_loans", ctypes.c_uint32),
+        ("max_borrowed", ctypes.c_uint32),
+    ]
+
+
+class EventInfo(ctypes.Structure):
+    _fields_ = [
+        ("attachment", ctypes.c_void_p),
+        ("kind", ctypes.c_int),  # enum ferry_source_kind
+        ("user", ctypes.c_void_p),
+        ("disconnected", ctypes.c_int),
+        ("missed", ctypes.c_uint64),
+    ]
+
+
 class ServiceInfo(ctypes.Structure):
     _fields_ = [
         ("name", ctypes.c_char * (FERRY_SERVICE_NAME_MAX + 1)),
@@ -144,6 +180,7 @@ class NodeInfo(ctypes.Structure):
 
 SERVICE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ServiceInfo), ctypes.c_void_p)
 NODE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(NodeInfo), ctypes.c_void_p)
+WAITSET_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(EventInfo), ctypes.c_void_p)
 
 # ---- finding the library ----------------------------------------------------
 
@@ -245,6 +282,74 @@ ferry_wait_opts_init = _fn("ferry_wait_opts_init", None, ctypes.POINTER(WaitOpts
 ferry_sub_set_wait_opts = _fn("ferry_sub_set_wait_opts", _int, _vp, ctypes.POINTER(WaitOpts))
 ferry_sub_wait = _fn("ferry_sub_wait", _int, _vp, ctypes.c_int64)
 ferry_sub_fd = _fn("ferry_sub_fd", _int, _vp)
+
+_pvp = ctypes.POINTER(_vp)
+_psize = ctypes.POINTER(ctypes.c_size_t)
+_pu32 = ctypes.POINTER(ctypes.c_uint32)
+_pu64 = ctypes.POINTER(ctypes.c_uint64)
+_size = ctypes.c_size_t
+_i64 = ctypes.c_int64
+
+ferry_event_opts_init = _fn("ferry_event_opts_init", None, ctypes.POINTER(EventOpts))
+ferry_notifier_open = _fn("ferry_notifier_open", _int, _pvp, _vp, _cp, ctypes.POINTER(EventOpts))
+ferry_listener_open = _fn("ferry_listener_open", _int, _pvp, _vp, _cp, ctypes.POINTER(EventOpts))
+ferry_notifier_notify = _fn("ferry_notifier_notify", _int, _vp, ctypes.c_uint32)
+ferry_notifier_close = _fn("ferry_notifier_close", None, _vp)
+ferry_listener_try_wait = _fn("ferry_listener_try_wait", _int, _vp, _pu32, _size, _psize)
+ferry_listener_wait = _fn("ferry_listener_wait", _int, _vp, _pu32, _size, _psize, _i64)
+ferry_listener_fd = _fn("ferry_listener_fd", _int, _vp)
+ferry_listener_set_wait_opts = _fn("ferry_listener_set_wait_opts", _int, _vp, ctypes.POINTER(WaitOpts))
+ferry_listener_close = _fn("ferry_listener_close", None, _vp)
+
+ferry_waitset_open = _fn("ferry_waitset_open", _int, _pvp)
+ferry_waitset_close = _fn("ferry_waitset_close", None, _vp)
+ferry_waitset_attach_sub = _fn("ferry_waitset_attach_sub", _int, _vp, _vp, _vp, _pvp)
+ferry_waitset_attach_listener = _fn("ferry_waitset_attach_listener", _int, _vp, _vp, _vp, _pvp)
+ferry_waitset_attach_fd = _fn("ferry_waitset_attach_fd", _int, _vp, _int, _vp, _pvp)
+ferry_waitset_attach_deadline = _fn("ferry_waitset_attach_deadline", _int, _vp, _i64, _vp, _pvp)
+ferry_waitset_attach_interval = _fn("ferry_waitset_attach_interval", _int, _vp, _i64, _vp, _pvp)
+ferry_waitset_detach = _fn("ferry_waitset_detach", None, _vp, _vp)
+ferry_waitset_wait = _fn("ferry_waitset_wait", _int, _vp, _i64, WAITSET_CB, _vp, ctypes.POINTER(ctypes.c_uint))
+ferry_waitset_run = _fn("ferry_waitset_run", _int, _vp, WAITSET_CB, _vp)
+ferry_waitset_stop = _fn("ferry_waitset_stop", None, _vp)
+
+ferry_reqres_opts_init = _fn("ferry_reqres_opts_init", None, ctypes.POINTER(ReqResOpts))
+ferry_client_open = _fn("ferry_client_open", _int, _pvp, _vp, _cp, ctypes.POINTER(ReqResOpts))
+ferry_client_loan = _fn("ferry_client_loan", _int, _vp, _size, _pvp)
+ferry_client_send = _fn("ferry_client_send", _int, _vp, _vp, _pu64)
+ferry_client_send_copy = _fn("ferry_client_send_copy", _int, _vp, _vp, _size, _pu64)
+ferry_client_discard = _fn("ferry_client_discard", None, _vp, _vp)
+ferry_client_take = _fn("ferry_client_take", _int, _vp, _pu64, _pvp, _psize, ctypes.POINTER(_int))
+ferry_client_release = _fn("ferry_client_release", None, _vp, _vp)
+ferry_client_wait = _fn("ferry_client_wait", _int, _vp, _i64)
+ferry_client_wait_server = _fn("ferry_client_wait_server", _int, _vp, _i64)
+ferry_client_pending = _fn("ferry_client_pending", ctypes.c_uint32, _vp)
+ferry_client_fd = _fn("ferry_client_fd", _int, _vp)
+ferry_client_close = _fn("ferry_client_close", None, _vp)
+
+ferry_server_open = _fn("ferry_server_open", _int, _pvp, _vp, _cp, ctypes.POINTER(ReqResOpts))
+ferry_server_take = _fn("ferry_server_take", _int, _vp, _pu64, _pvp, _psize)
+ferry_server_loan = _fn("ferry_server_loan", _int, _vp, _u64, _size, _pvp)
+ferry_server_respond = _fn("ferry_server_respond", _int, _vp, _u64, _vp, ctypes.c_uint)
+ferry_server_respond_copy = _fn("ferry_server_respond_copy", _int, _vp, _u64, _vp, _size, ctypes.c_uint)
+ferry_server_discard = _fn("ferry_server_discard", None, _vp, _vp)
+ferry_server_finish = _fn("ferry_server_finish", _int, _vp, _u64)
+ferry_server_wait = _fn("ferry_server_wait", _int, _vp, _i64)
+ferry_server_fd = _fn("ferry_server_fd", _int, _vp)
+ferry_server_close = _fn("ferry_server_close", None, _vp)
+
+ferry_state_opts_init = _fn("ferry_state_opts_init", None, ctypes.POINTER(StateOpts))
+ferry_state_writer_open = _fn("ferry_state_writer_open", _int, _pvp, _vp, _cp, ctypes.POINTER(StateOpts))
+ferry_state_loan = _fn("ferry_state_loan", _int, _vp, _size, _pvp)
+ferry_state_publish = _fn("ferry_state_publish", _int, _vp, _vp, _pu64)
+ferry_state_discard = _fn("ferry_state_discard", None, _vp, _vp)
+ferry_state_write = _fn("ferry_state_write", _int, _vp, _vp, _size, _pu64)
+ferry_state_writer_close = _fn("ferry_state_writer_close", None, _vp)
+ferry_state_reader_open = _fn("ferry_state_reader_open", _int, _pvp, _vp, _cp, ctypes.POINTER(StateOpts))
+ferry_state_read_begin = _fn("ferry_state_read_begin", _int, _vp, _pvp, _psize, _pu64)
+ferry_state_read_end = _fn("ferry_state_read_end", None, _vp)
+ferry_state_wait = _fn("ferry_state_wait", _int, _vp, _u64, _i64)
+ferry_state_reader_close = _fn("ferry_state_reader_close", None, _vp)
 
 ferry_service_list = _fn("ferry_service_list", _int, _cp, SERVICE_CB, _vp)
 ferry_node_list = _fn("ferry_node_list", _int, _cp, NODE_CB, _vp)

@@ -20,6 +20,7 @@ import collections
 import ctypes
 import enum
 import itertools
+import os
 import threading
 import time
 import weakref
@@ -42,6 +43,19 @@ __all__ = [
     "Subscriber",
     "Loan",
     "Sample",
+    "PEER_GONE",
+    "Notifier",
+    "Listener",
+    "Client",
+    "Server",
+    "Call",
+    "RequestLoan",
+    "Response",
+    "ResponseLoan",
+    "StateWriter",
+    "StateReader",
+    "StateLoan",
+    "StateRead",
     "list_services",
     "list_nodes",
     "cleanup",
@@ -120,8 +134,7 @@ class Overflow(enum.IntEnum):
 
 
 class Pattern(enum.IntEnum):
-    """A service's messaging pattern. This package wraps PUBSUB; services of
-    the other patterns (made with the C API) show up in list_services()."""
+    """A service's messaging pattern."""
 
     PUBSUB = C.FERRY_PATTERN_PUBSUB
     EVENT = C.FERRY_PATTERN_EVENT
@@ -215,6 +228,30 @@ class Node:
         self.domain = C.ferry_node_domain(handle).decode()
         self.id = C.ferry_node_id(handle)
 
+    def notifier(self, service, **options):
+        """Opens a Notifier on service."""
+        return Notifier(self, service, **options)
+
+    def listener(self, service, **options):
+        """Opens a Listener on service."""
+        return Listener(self, service, **options)
+
+    def client(self, service, **options):
+        """Opens a request-response Client on service."""
+        return Client(self, service, **options)
+
+    def server(self, service, **options):
+        """Opens a request-response Server on service."""
+        return Server(self, service, **options)
+
+    def state_writer(self, service, **options):
+        """Opens the StateWriter of a shared-state service."""
+        return StateWriter(self, service, **options)
+
+    def state_reader(self, service, **options):
+        """Opens a StateReader on a shared-state service."""
+        return StateReader(self, service, **options)
+
     def publisher(self, service, **options):
         """Opens a Publisher on service; options as for Publisher."""
         return Publisher(self, service, **options)
@@ -269,13 +306,14 @@ _DONE = 2  # sent (loans): only the buffer's lifetime is still tracked
 class _Record:
     """A port's view of one buffer it handed out."""
 
-    __slots__ = ("ptr", "buf_ref", "state", "owner_ref")
+    __slots__ = ("ptr", "buf_ref", "state", "owner_ref", "give_back")
 
-    def __init__(self, ptr, buf_ref, owner_ref):
+    def __init__(self, ptr, buf_ref, owner_ref, give_back=None):
         self.ptr = ptr
         self.buf_ref = buf_ref
         self.state = _HELD
         self.owner_ref = owner_ref
+        self.give_back = give_back  # None: the port's _give_back
 
 
 class _Borrowed:
@@ -547,80 +585,37 @@ def _pubsub_opts(
     return o
 
 
-class _Port:
-    """What Publisher and Subscriber share: the handle, the options, and the
-    buffers handed out (see the module's memory rule)."""
+class _Tracked:
+    """What every port shares: the handle, its finalizer, and the buffers
+    handed out (see the module's memory rule)."""
 
     _kind = "port"
 
-    def __init__(
-        self,
-        node,
-        service,
-        open_fn,
-        close_fn,
-        *,
-        ctype=None,
-        type_name=None,
-        max_payload=None,
-        alignment=None,
-        history=None,
-        queue_capacity=None,
-        max_publishers=None,
-        max_subscribers=None,
-        max_loans=None,
-        max_borrowed=None,
-        overflow=None,
-        timestamps=True,
-    ):
-        if not isinstance(node, Node):
-            raise TypeError("node must be a ferry.Node, not %s" % type(node).__name__)
-        opts = _pubsub_opts(
-            ctype,
-            type_name,
-            max_payload,
-            alignment,
-            history,
-            queue_capacity,
-            max_publishers,
-            max_subscribers,
-            max_loans,
-            max_borrowed,
-            overflow,
-            timestamps,
-        )
-        handle = ctypes.c_void_p()
-        rc = open_fn(ctypes.byref(handle), node._handle(), _encode(service, "service"), ctypes.byref(opts))
-        if rc:
-            _raise(rc)
-        self.node = node
-        self.service = service
-        self.type_name = (opts.type_name or b"bytes").decode()
-        self.max_payload = opts.max_payload
-        self.alignment = opts.alignment
-        self.overflow = Overflow(opts.overflow)
-        self._state = _PortState(handle.value, node._state, close_fn)
+    def _setup_tracking(self, node, handle, close_fn, buf_bytes):
+        self._state = _PortState(handle, node._state, close_fn)
         self._finalizer = weakref.finalize(self, _close_port, self._state)
         self._lock = threading.RLock()
         self._records = {}  # token -> _Record
         self._pending = collections.deque()  # tokens whose buffer died
         self._tokens = itertools.count(1)
         self._ptr = ctypes.c_void_p()  # out-parameters, reused under the lock
-        # One buffer type per port: max_payload bytes; a view shows the size.
-        self._buf_type = type("_FerryBuffer", (ctypes.c_ubyte * max(1, self.max_payload),), {})
+        # One buffer type per port: buf_bytes bytes; a view shows the size.
+        self._buf_type = type("_FerryBuffer", (ctypes.c_ubyte * max(1, buf_bytes),), {})
         node._ports.add(self)
 
     # -- the memory rule
 
-    def _track(self, ptr, owner_cls, *args):
-        """Wraps ptr in a buffer, records it, returns owner_cls(self, token, buf, *args)."""
+    def _track(self, ptr, owner_cls, *args, give_back=None):
+        """Wraps ptr in a buffer, records it, returns owner_cls(self, token, buf, *args).
+        give_back(ptr) ends it in C (default: the port's _give_back); it may
+        return False to be retried on the next flush."""
         token = next(self._tokens)
         buf = self._buf_type.from_address(ptr)
         buf._ferry_port = self  # the port stays open while the buffer lives
         pending = self._pending
         buf_ref = weakref.ref(buf, lambda _ref, t=token: pending.append(t))
         owner = owner_cls(self, token, buf, *args)
-        self._records[token] = _Record(ptr, buf_ref, weakref.ref(owner))
+        self._records[token] = _Record(ptr, buf_ref, weakref.ref(owner), give_back)
         return owner
 
     def _record(self, token):
@@ -629,10 +624,18 @@ class _Port:
     def _flush(self):
         """Ends in C what ended in Python and whose buffer is gone (under the lock)."""
         pending = self._pending
+        retry = []
         while pending:
-            record = self._records.pop(pending.popleft(), None)
-            if record is not None and record.state == _HELD and self._state.handle is not None:
-                self._give_back(record.ptr)
+            token = pending.popleft()
+            record = self._records.get(token)
+            if record is None:
+                continue
+            if record.state == _HELD and self._state.handle is not None:
+                if (record.give_back or self._give_back)(record.ptr) is False:
+                    retry.append(token)  # e.g. a call whose finish must wait
+                    continue
+            del self._records[token]
+        pending.extend(retry)
 
     def _lingering(self):
         """Records ended in Python whose buffer a view still holds."""
@@ -709,6 +712,60 @@ class _Port:
             " closed" if self.closed else "",
         )
 
+
+class _Port(_Tracked):
+    """What Publisher and Subscriber share: the options of a
+    publish-subscribe port."""
+
+    _kind = "port"
+
+    def __init__(
+        self,
+        node,
+        service,
+        open_fn,
+        close_fn,
+        *,
+        ctype=None,
+        type_name=None,
+        max_payload=None,
+        alignment=None,
+        history=None,
+        queue_capacity=None,
+        max_publishers=None,
+        max_subscribers=None,
+        max_loans=None,
+        max_borrowed=None,
+        overflow=None,
+        timestamps=True,
+    ):
+        if not isinstance(node, Node):
+            raise TypeError("node must be a ferry.Node, not %s" % type(node).__name__)
+        opts = _pubsub_opts(
+            ctype,
+            type_name,
+            max_payload,
+            alignment,
+            history,
+            queue_capacity,
+            max_publishers,
+            max_subscribers,
+            max_loans,
+            max_borrowed,
+            overflow,
+            timestamps,
+        )
+        handle = ctypes.c_void_p()
+        rc = open_fn(ctypes.byref(handle), node._handle(), _encode(service, "service"), ctypes.byref(opts))
+        if rc:
+            _raise(rc)
+        self.node = node
+        self.service = service
+        self.type_name = (opts.type_name or b"bytes").decode()
+        self.max_payload = opts.max_payload
+        self.alignment = opts.alignment
+        self.overflow = Overflow(opts.overflow)
+        self._setup_tracking(node, handle.value, close_fn, self.max_payload)
 
 class Publisher(_Port):
     """Publishes samples on a service; creates the service if needed.
@@ -923,6 +980,788 @@ class Subscriber(_Port):
         if rc:
             _raise(rc)
         return SubscriberStats(s.received, s.lost, s.publishers, s.borrowed)
+
+# ---- events -----------------------------------------------------------------
+
+PEER_GONE = C.FERRY_EVENT_PEER_GONE
+
+
+def _timeout_ns(timeout):
+    """Seconds (None: no limit) as the C API's nanoseconds."""
+    if timeout is None:
+        return C.FERRY_FOREVER
+    return max(0, int(timeout * 1e9))
+
+
+def _open(open_fn, node, service, opts):
+    if not isinstance(node, Node):
+        raise TypeError("node must be a ferry.Node, not %s" % type(node).__name__)
+    handle = ctypes.c_void_p()
+    rc = open_fn(ctypes.byref(handle), node._handle(), _encode(service, "service"), ctypes.byref(opts))
+    if rc:
+        _raise(rc)
+    return handle.value
+
+
+def _set_fields(o, **values):
+    for field, value in values.items():
+        if value is not None:
+            if value < 0:
+                raise ValueError("%s must be >= 0, not %r" % (field, value))
+            setattr(o, field, value)
+
+
+def _event_opts(max_event_id, max_notifiers, max_listeners):
+    o = C.EventOpts()
+    C.ferry_event_opts_init(ctypes.byref(o))
+    _set_fields(o, max_event_id=max_event_id, max_notifiers=max_notifiers, max_listeners=max_listeners)
+    return o
+
+
+class _SimplePort(_Tracked):
+    """A port of the other patterns: opened here, closed like the others."""
+
+    def _open_port(self, node, service, open_fn, close_fn, opts, buf_bytes):
+        handle = _open(open_fn, node, service, opts)
+        self.node = node
+        self.service = service
+        self._setup_tracking(node, handle, close_fn, buf_bytes)
+
+    def __repr__(self):
+        return "<ferry.%s %r%s>" % (type(self).__name__, self.service, " closed" if self.closed else "")
+
+
+class Notifier(_SimplePort):
+    """Raises numbered events at every listener of an event service.
+
+    ``Notifier(node, service, *, max_event_id=None, max_notifiers=None,
+    max_listeners=None)``: ids 0..max_event_id (default 63, at most 4095;
+    must match the service's)."""
+
+    _kind = "notifier"
+
+    def __init__(self, node, service, *, max_event_id=None, max_notifiers=None, max_listeners=None):
+        opts = _event_opts(max_event_id, max_notifiers, max_listeners)
+        self._open_port(node, service, C.ferry_notifier_open, C.ferry_notifier_close, opts, 1)
+
+    def notify(self, event_id):
+        """Raises event_id; raises of one id before a listener collects it count once."""
+        with self._lock:
+            rc = C.ferry_notifier_notify(self._handle(), event_id)
+        if rc:
+            _raise(rc)
+
+
+class Listener(_SimplePort):
+    """Collects the events of an event service: lists of ids in increasing
+    order, ferry.PEER_GONE (a notifier went away) last. Options as for
+    Notifier."""
+
+    _kind = "listener"
+    _CHUNK = 64
+    _WAIT_SLICE = 0.1  # longest single wait in C: Ctrl-C is seen between waits
+
+    def __init__(self, node, service, *, max_event_id=None, max_notifiers=None, max_listeners=None):
+        opts = _event_opts(max_event_id, max_notifiers, max_listeners)
+        self._open_port(node, service, C.ferry_listener_open, C.ferry_listener_close, opts, 1)
+        self._ids = (ctypes.c_uint32 * self._CHUNK)()
+        self._count = ctypes.c_size_t()
+
+    def try_wait(self):
+        """Every id pending now, as a list; [] when none."""
+        out = []
+        with self._lock:
+            handle = self._handle()
+            while True:
+                rc = C.ferry_listener_try_wait(handle, self._ids, self._CHUNK, ctypes.byref(self._count))
+                if rc == C.FERRY_EAGAIN:
+                    return out
+                if rc:
+                    _raise(rc)
+                n = self._count.value
+                out.extend(self._ids[:n])
+                if n < self._CHUNK:
+                    return out
+
+    def wait(self, timeout=None):
+        """Waits up to timeout seconds (None: no limit) for at least one id,
+        then returns every id pending; [] when the time is up. The GIL is
+        released while it sleeps."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while True:
+            ids = self.try_wait()
+            if ids:
+                return ids
+            chunk = self._WAIT_SLICE
+            if deadline is not None:
+                chunk = min(chunk, max(0.0, deadline - time.monotonic()))
+            with self._lock:
+                rc = C.ferry_listener_wait(
+                    self._handle(), self._ids, self._CHUNK, ctypes.byref(self._count), int(chunk * 1e9)
+                )
+                if rc == C.FERRY_OK:
+                    return self._ids[: self._count.value] + self.try_wait()
+                if rc != C.FERRY_ETIMEDOUT:
+                    _raise(rc)
+            if deadline is not None and time.monotonic() >= deadline:
+                return []
+
+    def fileno(self):
+        """A descriptor that is readable while ids are pending (select,
+        selectors, asyncio). Owned by the listener: do not close or read it."""
+        with self._lock:
+            fd = C.ferry_listener_fd(self._handle())
+        if fd < 0:
+            _raise(fd)
+        return fd
+
+    def set_wait_options(self, spin_ns=None, liveness_ns=None):
+        """As Subscriber.set_wait_options."""
+        opts = C.WaitOpts()
+        C.ferry_wait_opts_init(ctypes.byref(opts))
+        if spin_ns is not None:
+            opts.spin_ns = spin_ns
+        if liveness_ns is not None:
+            opts.liveness_ns = liveness_ns
+        with self._lock:
+            rc = C.ferry_listener_set_wait_opts(self._handle(), ctypes.byref(opts))
+        if rc:
+            _raise(rc)
+
+
+# ---- request-response -------------------------------------------------------
+
+
+def _reqres_opts(request_type, response_type, max_request, max_response, alignment, **counts):
+    o = C.ReqResOpts()
+    C.ferry_reqres_opts_init(ctypes.byref(o))
+    if request_type is not None:
+        o.request_type = _encode(request_type, "request_type")
+    if response_type is not None:
+        o.response_type = _encode(response_type, "response_type")
+    _set_fields(o, max_request=max_request, max_response=max_response, alignment=alignment, **counts)
+    return o
+
+
+class _ReqResPort(_SimplePort):
+    def _open_reqres(self, node, service, open_fn, close_fn, request_type, response_type, max_request,
+                     max_response, alignment, counts):
+        opts = _reqres_opts(request_type, response_type, max_request, max_response, alignment, **counts)
+        self.request_type = (opts.request_type or b"bytes").decode()
+        self.response_type = (opts.response_type or b"bytes").decode()
+        self.max_request = opts.max_request
+        self.max_response = opts.max_response
+        self._open_port(node, service, open_fn, close_fn, opts, max(opts.max_request, opts.max_response))
+
+
+class RequestLoan(Loan):
+    """A client's loan of a request: fill ``data`` in place, then ``send()``,
+    which returns the call id. Discarded unsent as a Loan is."""
+
+    __slots__ = ()
+
+    def send(self):
+        """Sends the request to one server and returns the call's id. ENOTFOUND
+        (no server), EAGAIN (every server's queue is full) and ELIMIT
+        (max_pending calls open) leave the loan valid, to retry or discard."""
+        port = self._begin_end()
+        call_id = ctypes.c_uint64()
+        with port._lock:
+            record = port._record(self._token)
+            rc = C.ferry_client_send(port._handle(), record.ptr, ctypes.byref(call_id))
+            if rc in (C.FERRY_ENOTFOUND, C.FERRY_EAGAIN, C.FERRY_ELIMIT):
+                _raise(rc)
+            record.state = _DONE
+            self._end("sent")
+            port._flush()
+        if rc:
+            _raise(rc)
+        return call_id.value
+
+    def try_send(self):
+        raise AttributeError("a request has no try_send(); send() keeps the loan on EAGAIN")
+
+
+class Response(_Borrowed):
+    """What Client.take() returned: a response of call ``call_id``
+    (``data``: a read-only memoryview of shared memory, empty for an
+    end-of-stream marker), ``last`` when the call ended with it, and
+    ``disconnected`` when the call's server went away instead. Give the
+    memory back with ``release()`` or a ``with`` block (or once nothing
+    references it)."""
+
+    __slots__ = ("call_id", "last", "disconnected")
+
+    def __init__(self, port, token, buf, size, call_id, last, disconnected):
+        if buf is None:  # a marker or a disconnection: no memory
+            self._port = None
+            self._token = None
+            self._buf = None
+            self._size = 0
+            self._view = memoryview(b"")
+        else:
+            super().__init__(port, token, buf, size, readonly=True)
+        self.call_id = call_id
+        self.last = last
+        self.disconnected = disconnected
+
+    @property
+    def has_payload(self):
+        return self._size > 0
+
+    def release(self):
+        """Gives the response back (once no view of it is left)."""
+        port = self._port
+        if port is None:
+            return
+        with port._lock:
+            self._port = None
+            self._drop()
+            port._flush()
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def _ended_how(self):
+        return "released"
+
+    def _end_for_close(self):
+        self._port = None
+        self._drop()
+
+
+class Client(_ReqResPort):
+    """Sends requests and receives responses (bytes in, memoryviews out).
+
+    ``Client(node, service, *, request_type=None, response_type=None,
+    max_request=None, max_response=None, alignment=None, max_clients=None,
+    max_servers=None, max_pending=None, request_queue=None,
+    response_queue=None, max_loans=None, max_borrowed=None)``. None means the
+    C library's default ("bytes", 4096 bytes, ...)."""
+
+    _kind = "client"
+
+    def __init__(self, node, service, *, request_type=None, response_type=None, max_request=None,
+                 max_response=None, alignment=None, **counts):
+        self._open_reqres(node, service, C.ferry_client_open, C.ferry_client_close, request_type, response_type,
+                          max_request, max_response, alignment, counts)
+        self._call_id = ctypes.c_uint64()
+        self._size = ctypes.c_size_t()
+        self._last = ctypes.c_int()
+
+    def _release(self, ptr):
+        C.ferry_client_release(self._state.handle, ptr)
+
+    def _discard(self, ptr):
+        C.ferry_client_discard(self._state.handle, ptr)
+
+    def loan(self, size=None):
+        """Loans a request of size bytes (default: max_request): a RequestLoan."""
+        if size is None:
+            size = self.max_request
+        with self._lock:
+            handle = self._handle()
+            self._flush()
+            rc = C.ferry_client_loan(handle, size, ctypes.byref(self._ptr))
+            if rc:
+                _raise(rc, self._limit_hint() if rc == C.FERRY_ELIMIT else "")
+            return self._track(self._ptr.value, RequestLoan, size, give_back=self._discard)
+
+    def send_copy(self, data):
+        """Copies data (bytes or any C-contiguous buffer) into a request and
+        sends it; returns the call's id. Errors as RequestLoan.send."""
+        data = bytes(memoryview(data).cast("B")) if not isinstance(data, bytes) else data
+        call_id = ctypes.c_uint64()
+        with self._lock:
+            handle = self._handle()
+            self._flush()
+            rc = C.ferry_client_send_copy(handle, data, len(data), ctypes.byref(call_id))
+        if rc:
+            _raise(rc)
+        return call_id.value
+
+    def call(self, data, timeout=None):
+        """Sends data and collects the call's responses until the last one:
+        a list of bytes (empty markers left out). ferry.Error EDISCONNECTED
+        when the server went away, ETIMEDOUT when timeout seconds pass."""
+        call_id = self.send_copy(data)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        out = []
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise Error(C.FERRY_ETIMEDOUT, "call %d: no last response within %ss" % (call_id, timeout))
+            r = self.take(left)
+            if r is None:
+                continue
+            with r:
+                if r.call_id != call_id:
+                    continue  # a response of another call is dropped here
+                if r.disconnected:
+                    raise Error(C.FERRY_EDISCONNECTED, "call %d: the server went away" % call_id)
+                if r.has_payload:
+                    out.append(r.tobytes())
+                if r.last:
+                    return out
+
+    def take(self, timeout=0):
+        """The next Response of any open call, or None. timeout: 0 (default)
+        does not wait; seconds waits up to that long; None without limit
+        (None at once when no call is open)."""
+        r = self._take_once()
+        if r is not None or timeout == 0:
+            return r
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            if not self.wait(left):
+                return None
+            r = self._take_once()
+            if r is not None:
+                return r
+
+    def _take_once(self):
+        with self._lock:
+            handle = self._handle()
+            self._flush()
+            rc = C.ferry_client_take(handle, ctypes.byref(self._call_id), ctypes.byref(self._ptr),
+                                     ctypes.byref(self._size), ctypes.byref(self._last))
+            if rc == C.FERRY_EAGAIN:
+                return None
+            if rc == C.FERRY_EDISCONNECTED:
+                return Response(None, None, None, 0, self._call_id.value, True, True)
+            if rc:
+                _raise(rc, self._limit_hint() if rc == C.FERRY_ELIMIT else "")
+            ptr = self._ptr.value
+            if not ptr:
+                return Response(None, None, None, 0, self._call_id.value, bool(self._last.value), False)
+            return self._track(ptr, Response, self._size.value, self._call_id.value, bool(self._last.value), False,
+                               give_back=self._release)
+
+    _WAIT_SLICE = 0.1
+
+    def wait(self, timeout=None):
+        """True when take() has something; False when timeout seconds pass
+        or no call is open."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while True:
+            chunk = self._WAIT_SLICE
+            if deadline is not None:
+                chunk = min(chunk, max(0.0, deadline - time.monotonic()))
+            with self._lock:
+                handle = self._handle()
+                self._flush()
+                rc = C.ferry_client_wait(handle, int(chunk * 1e9))
+            if rc == C.FERRY_OK:
+                return True
+            if rc == C.FERRY_EAGAIN:
+                return False
+            if rc != C.FERRY_ETIMEDOUT:
+                _raise(rc)
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+
+    def wait_for_server(self, timeout=None):
+        """True once at least one server runs; False after timeout seconds."""
+        with self._lock:
+            rc = C.ferry_client_wait_server(self._handle(), _timeout_ns(timeout))
+        if rc == C.FERRY_ETIMEDOUT:
+            return False
+        if rc:
+            _raise(rc)
+        return True
+
+    @property
+    def pending(self):
+        """Calls open now."""
+        with self._lock:
+            return C.ferry_client_pending(self._handle())
+
+    def fileno(self):
+        """Readable while responses wait (owned by the client)."""
+        with self._lock:
+            fd = C.ferry_client_fd(self._handle())
+        if fd < 0:
+            _raise(fd)
+        return fd
+
+
+class ResponseLoan(Loan):
+    """A server's loan of a response to one call: fill ``data``, then
+    ``send(last=False)``."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, port, token, buf, size, call):
+        super().__init__(port, token, buf, size)
+        self._call = call
+
+    def send(self, last=False):
+        """Sends the response; last ends the call's stream. False when the
+        client's queue is full (the loan stays: retry or discard).
+        EDISCONNECTED when the client is gone (the loan has ended)."""
+        port = self._begin_end()
+        with port._lock:
+            record = port._record(self._token)
+            rc = C.ferry_server_respond(port._handle(), self._call, record.ptr, C.FERRY_RESPONSE_LAST if last else 0)
+            if rc == C.FERRY_EAGAIN:
+                return False
+            if rc == C.FERRY_EINVAL:
+                _raise(rc)  # the loan stays
+            record.state = _DONE
+            self._end("sent")
+            port._flush()
+        if rc:
+            _raise(rc)
+        return True
+
+    def try_send(self, last=False):
+        return self.send(last)
+
+
+class Call(_Borrowed):
+    """A call as the server sees it: ``data`` is the request (a read-only
+    memoryview of shared memory). Answer with ``respond_copy()`` or
+    ``loan()``, then ``finish()`` (or end a ``with`` block). A call that is
+    dropped unfinished is finished once nothing references its request."""
+
+    __slots__ = ("token", "_finished")
+
+    def __init__(self, port, token, buf, size, call):
+        super().__init__(port, token, buf, size, readonly=True)
+        self.token = call
+        self._finished = False
+
+    def _server(self):
+        port = self._port
+        if port is None:
+            raise Error(C.FERRY_EINVAL, "this call was already finished")
+        return port
+
+    def respond_copy(self, data, last=False):
+        """Copies data into a response and sends it; False when the client's
+        queue is full (nothing sent). EDISCONNECTED when the client is gone."""
+        port = self._server()
+        data = bytes(memoryview(data).cast("B")) if not isinstance(data, bytes) else data
+        with port._lock:
+            rc = C.ferry_server_respond_copy(port._handle(), self.token, data, len(data),
+                                             C.FERRY_RESPONSE_LAST if last else 0)
+        if rc == C.FERRY_EAGAIN:
+            return False
+        if rc:
+            _raise(rc)
+        return True
+
+    respond = respond_copy
+
+    def loan(self, size=None):
+        """Loans a response of size bytes (default: max_response): a ResponseLoan."""
+        port = self._server()
+        if size is None:
+            size = port.max_response
+        with port._lock:
+            handle = port._handle()
+            port._flush()
+            rc = C.ferry_server_loan(handle, self.token, size, ctypes.byref(port._ptr))
+            if rc:
+                _raise(rc, port._limit_hint() if rc == C.FERRY_ELIMIT else "")
+            return port._track(port._ptr.value, ResponseLoan, size, self.token, give_back=port._discard)
+
+    @property
+    def finished(self):
+        return self._port is None
+
+    def finish(self):
+        """Ends the call: sends an end-of-stream marker unless a last response
+        went out, and gives the request back. Returns True when that happened
+        now; False when it was deferred to a later call of the server: while
+        views of the request are alive, or while the client's queue is full
+        (EAGAIN) or no loan is left for the marker (ELIMIT). No-op (True)
+        once finished."""
+        port = self._port
+        if port is None:
+            return True
+        with port._lock:
+            token = self._token
+            self._port = None
+            self._drop()
+            port._flush()  # finishes in C if nothing references the request
+            return token not in port._records
+
+    def __exit__(self, *exc):
+        self.finish()
+
+    def _ended_how(self):
+        return "finished"
+
+    def _end_for_close(self):
+        self._port = None
+        self._drop()
+
+
+class Server(_ReqResPort):
+    """Answers requests. Options as for Client."""
+
+    _kind = "server"
+
+    def __init__(self, node, service, *, request_type=None, response_type=None, max_request=None,
+                 max_response=None, alignment=None, **counts):
+        self._open_reqres(node, service, C.ferry_server_open, C.ferry_server_close, request_type, response_type,
+                          max_request, max_response, alignment, counts)
+        self._call = ctypes.c_uint64()
+        self._size = ctypes.c_size_t()
+
+    def _discard(self, ptr):
+        C.ferry_server_discard(self._state.handle, ptr)
+
+    def _finisher(self, call):
+        def finish(_ptr):
+            rc = C.ferry_server_finish(self._state.handle, call)
+            return rc not in (C.FERRY_EAGAIN, C.FERRY_ELIMIT)  # retried on the next call
+
+        return finish
+
+    def take(self, timeout=0):
+        """The next request as a Call, or None. timeout as for Subscriber.take."""
+        c = self._take_once()
+        if c is not None or timeout == 0:
+            return c
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            if not self.wait(left):
+                return None
+            c = self._take_once()
+            if c is not None:
+                return c
+
+    def _take_once(self):
+        with self._lock:
+            handle = self._handle()
+            self._flush()
+            rc = C.ferry_server_take(handle, ctypes.byref(self._call), ctypes.byref(self._ptr), ctypes.byref(self._size))
+            if rc == C.FERRY_EAGAIN:
+                return None
+            if rc:
+                _raise(rc, self._limit_hint() if rc == C.FERRY_ELIMIT else "")
+            call = self._call.value
+            return self._track(self._ptr.value, Call, self._size.value, call, give_back=self._finisher(call))
+
+    _WAIT_SLICE = 0.1
+
+    def wait(self, timeout=None):
+        """True when a request may be there (take() may still find none);
+        False after timeout seconds."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while True:
+            chunk = self._WAIT_SLICE
+            if deadline is not None:
+                chunk = min(chunk, max(0.0, deadline - time.monotonic()))
+            with self._lock:
+                handle = self._handle()
+                self._flush()
+                rc = C.ferry_server_wait(handle, int(chunk * 1e9))
+            if rc == C.FERRY_OK:
+                return True
+            if rc != C.FERRY_ETIMEDOUT:
+                _raise(rc)
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+
+    def fileno(self):
+        """Readable while requests wait (owned by the server)."""
+        with self._lock:
+            fd = C.ferry_server_fd(self._handle())
+        if fd < 0:
+            _raise(fd)
+        return fd
+
+
+# ---- shared state -----------------------------------------------------------
+
+
+def _state_opts(type_name, max_size, max_readers, persist_dir):
+    o = C.StateOpts()
+    C.ferry_state_opts_init(ctypes.byref(o))
+    if type_name is not None:
+        o.type_name = _encode(type_name, "type_name")
+    if persist_dir is not None:
+        o.persist_dir = _encode(os.fspath(persist_dir), "persist_dir")
+    _set_fields(o, max_size=max_size, max_readers=max_readers)
+    return o
+
+
+class StateLoan(Loan):
+    """The writer's loan of the next version: fill ``data``, then
+    ``publish()``, which returns the version number."""
+
+    __slots__ = ()
+
+    def publish(self):
+        port = self._begin_end()
+        version = ctypes.c_uint64()
+        with port._lock:
+            record = port._record(self._token)
+            record.state = _DONE
+            self._end("published")
+            rc = C.ferry_state_publish(port._handle(), record.ptr, ctypes.byref(version))
+            port._flush()
+        if rc:
+            _raise(rc)
+        return version.value
+
+    send = publish
+
+    def try_send(self):
+        raise AttributeError("a state loan has no try_send(); use publish()")
+
+
+class StateRead(_Borrowed):
+    """An open read of a shared state: ``data`` (a read-only memoryview) and
+    ``version``. The value stays unchanged until the read ends: ``end()``,
+    the end of a ``with`` block (``with reader.read() as (data, version)``
+    works too), or once nothing references it."""
+
+    __slots__ = ("version",)
+
+    def __init__(self, port, token, buf, size, version):
+        super().__init__(port, token, buf, size, readonly=True)
+        self.version = version
+
+    def __iter__(self):
+        return iter((self.data, self.version))
+
+    def end(self):
+        port = self._port
+        if port is None:
+            return
+        with port._lock:
+            self._port = None
+            self._drop()
+            port._flush()
+
+    release = end
+
+    def __exit__(self, *exc):
+        self.end()
+
+    def _ended_how(self):
+        return "ended"
+
+    def _end_for_close(self):
+        self._port = None
+        self._drop()
+
+
+class StateWriter(_SimplePort):
+    """The single writer of a shared-state service (ELIMIT when it has one).
+
+    ``StateWriter(node, service, *, type_name=None, max_size=None,
+    max_readers=None, persist_dir=None)``."""
+
+    _kind = "state writer"
+
+    def __init__(self, node, service, *, type_name=None, max_size=None, max_readers=None, persist_dir=None):
+        opts = _state_opts(type_name, max_size, max_readers, persist_dir)
+        self.type_name = (opts.type_name or b"bytes").decode()
+        self.max_size = opts.max_size
+        self._open_port(node, service, C.ferry_state_writer_open, C.ferry_state_writer_close, opts, opts.max_size)
+
+    def _give_back(self, ptr):
+        C.ferry_state_discard(self._state.handle, ptr)
+
+    def loan(self, size=None):
+        """Loans the next version's buffer of size bytes (default max_size):
+        a StateLoan. It does not hold the current value."""
+        if size is None:
+            size = self.max_size
+        with self._lock:
+            handle = self._handle()
+            self._flush()
+            rc = C.ferry_state_loan(handle, size, ctypes.byref(self._ptr))
+            if rc:
+                _raise(rc, self._limit_hint() if rc == C.FERRY_ELIMIT else "")
+            return self._track(self._ptr.value, StateLoan, size)
+
+    def write(self, data):
+        """Copies data in and publishes it; returns the new version."""
+        data = bytes(memoryview(data).cast("B")) if not isinstance(data, bytes) else data
+        version = ctypes.c_uint64()
+        with self._lock:
+            handle = self._handle()
+            self._flush()
+            rc = C.ferry_state_write(handle, data, len(data), ctypes.byref(version))
+        if rc:
+            _raise(rc)
+        return version.value
+
+
+class StateReader(_SimplePort):
+    """Reads a shared-state service, wait-free. Options as for StateWriter."""
+
+    _kind = "state reader"
+
+    def __init__(self, node, service, *, type_name=None, max_size=None, max_readers=None, persist_dir=None):
+        opts = _state_opts(type_name, max_size, max_readers, persist_dir)
+        self.type_name = (opts.type_name or b"bytes").decode()
+        self.max_size = opts.max_size
+        self._open_port(node, service, C.ferry_state_reader_open, C.ferry_state_reader_close, opts, opts.max_size)
+        self._size = ctypes.c_size_t()
+        self._version = ctypes.c_uint64()
+
+    def _give_back(self, _ptr):
+        C.ferry_state_read_end(self._state.handle)
+
+    def read(self):
+        """Starts reading the latest version: a StateRead, or None when
+        nothing was published yet. One read at a time (ELIMIT)."""
+        with self._lock:
+            handle = self._handle()
+            self._flush()
+            rc = C.ferry_state_read_begin(handle, ctypes.byref(self._ptr), ctypes.byref(self._size),
+                                          ctypes.byref(self._version))
+            if rc == C.FERRY_EAGAIN:
+                return None
+            if rc:
+                _raise(rc, self._limit_hint() if rc == C.FERRY_ELIMIT else "")
+            return self._track(self._ptr.value, StateRead, self._size.value, self._version.value)
+
+    def get(self):
+        """A copy of the latest value and its version: (bytes, version), or
+        (None, 0) when nothing was published yet."""
+        r = self.read()
+        if r is None:
+            return None, 0
+        with r:
+            return r.tobytes(), r.version
+
+    _WAIT_SLICE = 0.1
+
+    def wait(self, newer_than=0, timeout=None):
+        """Waits for a version newer than newer_than: WaitResult.READY,
+        TIMED_OUT, or DISCONNECTED (a writer went away; reported once)."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while True:
+            chunk = self._WAIT_SLICE
+            if deadline is not None:
+                chunk = min(chunk, max(0.0, deadline - time.monotonic()))
+            with self._lock:
+                handle = self._handle()
+                self._flush()
+                rc = C.ferry_state_wait(handle, newer_than, int(chunk * 1e9))
+            if rc == C.FERRY_OK:
+                return WaitResult.READY
+            if rc == C.FERRY_EDISCONNECTED:
+                return WaitResult.DISCONNECTED
+            if rc != C.FERRY_ETIMEDOUT:
+                _raise(rc)
+            if deadline is not None and time.monotonic() >= deadline:
+                return WaitResult.TIMED_OUT
+
 
 # ---- listing, cleanup, version ----------------------------------------------
 

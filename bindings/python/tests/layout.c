@@ -63,6 +63,27 @@ int main(void)
     FIELD(ferry_state_opts, max_readers);
     FIELD(ferry_state_opts, persist_dir);
 
+    SIZE(ferry_reqres_opts);
+    FIELD(ferry_reqres_opts, request_type);
+    FIELD(ferry_reqres_opts, max_request);
+    FIELD(ferry_reqres_opts, response_type);
+    FIELD(ferry_reqres_opts, max_response);
+    FIELD(ferry_reqres_opts, alignment);
+    FIELD(ferry_reqres_opts, max_clients);
+    FIELD(ferry_reqres_opts, max_servers);
+    FIELD(ferry_reqres_opts, max_pending);
+    FIELD(ferry_reqres_opts, request_queue);
+    FIELD(ferry_reqres_opts, response_queue);
+    FIELD(ferry_reqres_opts, max_loans);
+    FIELD(ferry_reqres_opts, max_borrowed);
+
+    SIZE(ferry_event_info);
+    FIELD(ferry_event_info, attachment);
+    FIELD(ferry_event_info, kind);
+    FIELD(ferry_event_info, user);
+    FIELD(ferry_event_info, disconnected);
+    FIELD(ferry_event_info, missed);
+
     SIZE(ferry_service_info);
     FIELD(ferry_service_info, name);
     FIELD(ferry_service_info, pattern);

@@ -18,6 +18,8 @@ STRUCTS = {
     "ferry_wait_opts": C.WaitOpts,
     "ferry_event_opts": C.EventOpts,
     "ferry_state_opts": C.StateOpts,
+    "ferry_reqres_opts": C.ReqResOpts,
+    "ferry_event_info": C.EventInfo,
     "ferry_service_info": C.ServiceInfo,
     "ferry_node_info": C.NodeInfo,
     # enums are passed as C int
