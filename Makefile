@@ -19,7 +19,10 @@ CMAKE        ?= cmake
 # Extra arguments for every CMake configure step, e.g. CMAKE_ARGS=-GNinja.
 CMAKE_ARGS   ?=
 # Arguments for the benchmark that `make run` runs.
-RUN_ARGS     ?= --quick
+# Where `make run` leaves its CSV, JSON, chart (SVG, PNG) and markdown report.
+RUN_OUT      ?= out
+RUN_ARGS     ?= --quick --csv $(RUN_OUT)/ferry-bench.csv --json $(RUN_OUT)/ferry-bench.json \
+                --chart $(RUN_OUT)/ferry-bench --report $(RUN_OUT)/ferry-bench.md
 
 # Sanitizer settings; values from the environment win.
 export ASAN_OPTIONS  ?= detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
@@ -35,7 +38,7 @@ INSTALL_DIR := $(BUILD_ROOT)/install
 
 CTEST_ARGS = -j $(CTEST_JOBS) --timeout $(CTEST_TIMEOUT)
 
-.PHONY: all build run test test-asan test-tsan test-all install install-smoke ci deps test-deps clean help
+.PHONY: bench-deps all build run test test-asan test-tsan test-all install install-smoke ci deps test-deps clean help
 
 all: build
 
@@ -48,19 +51,23 @@ deps:
 test-deps:
 	@sh tools/install-deps.sh --test
 
+bench-deps:
+	@sh tools/install-deps.sh --bench
+
 # Development build (RelWithDebInfo, everything).
 build: deps
 	$(CMAKE) -S . -B $(DEV_DIR) $(CMAKE_ARGS)
 	$(CMAKE) --build $(DEV_DIR) -j $(JOBS)
 
 # The main job. Only what the benchmark needs is built.
-run: deps
+run: bench-deps
 	$(CMAKE) -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release \
 	    -DFERRY_BUILD_BENCH=ON -DFERRY_BUILD_TESTS=OFF -DFERRY_BUILD_EXAMPLES=OFF \
 	    -DFERRY_SANITIZE= $(CMAKE_ARGS)
 	$(CMAKE) --build $(RELEASE_DIR) -j $(JOBS) --target ferry-bench
 	@bench=$$(find $(RELEASE_DIR) -type f -name ferry-bench -perm -u+x | head -n 1); \
 	if [ -z "$$bench" ]; then echo "make run: ferry-bench was not built" >&2; exit 1; fi; \
+	mkdir -p $(RUN_OUT); \
 	echo "+ $$bench $(RUN_ARGS)"; \
 	"$$bench" $(RUN_ARGS)
 

@@ -76,6 +76,8 @@ int bench_method_supports(const struct bench_method *m, const struct bench_param
 /* methods/registry.c */
 extern const struct bench_method *const bench_methods[];
 const struct bench_method *bench_method_find(const char *name);
+/* Methods this build lacks, as "name: why" lines; NULL-terminated. */
+extern const char *const bench_methods_missing[];
 
 /* ---- errors (common.c) ---------------------------------------------------- */
 

@@ -40,7 +40,8 @@ struct ctl {
     alignas(BENCH_LINE) uint64_t t_warm_ns;
     uint64_t t_end_ns;
     uint64_t received;
-    uint64_t ivcsw[2]; /* involuntary context switches in the timed part, per side */
+    double off_cpu[2];  /* share of the timed part spent off the CPU, per side */
+    uint64_t ivcsw[2];  /* involuntary context switches in the timed part, per side */
     char err[2][600];
 };
 
@@ -73,12 +74,45 @@ static int barrier(struct ctl *c)
     return 0;
 }
 
+/* Measures how much of a stretch of wall time this process was not running. */
+struct on_cpu {
+    uint64_t wall, cpu, ivcsw;
+};
+
 static uint64_t ivcsw_now(void)
 {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0)
         return 0;
     return (uint64_t)ru.ru_nivcsw;
+}
+
+static uint64_t cpu_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct on_cpu on_cpu_start(void)
+{
+    struct on_cpu o = {bench_now_ns(), cpu_now_ns(), ivcsw_now()};
+    return o;
+}
+
+static double off_cpu_share(struct on_cpu o)
+{
+    uint64_t wall = bench_now_ns() - o.wall, cpu = cpu_now_ns() - o.cpu;
+    if (wall == 0 || cpu >= wall)
+        return 0;
+    return (double)(wall - cpu) / (double)wall;
+}
+
+/* Records this side's figures for the stretch that began at o. */
+static void on_cpu_end(struct ctl *c, int side, struct on_cpu o)
+{
+    c->off_cpu[side] = off_cpu_share(o);
+    c->ivcsw[side] = ivcsw_now() - o.ivcsw;
 }
 
 static int run_pingpong_a(const struct bench_job *job, void *ep, uint64_t *samples, struct ctl *c)
@@ -93,7 +127,7 @@ static int run_pingpong_a(const struct bench_job *job, void *ep, uint64_t *sampl
             return -1;
     }
     atomic_store_explicit(&c->timed_from, seq, memory_order_release);
-    uint64_t cs0 = ivcsw_now();
+    struct on_cpu oc = on_cpu_start();
     uint64_t t0 = bench_now_ns();
     for (uint64_t i = 0; i < job->samples; i++) {
         for (uint32_t b = 0; b < job->batch; b++, seq++) {
@@ -104,7 +138,7 @@ static int run_pingpong_a(const struct bench_job *job, void *ep, uint64_t *sampl
         samples[i] = t1 - t0;
         t0 = t1;
     }
-    c->ivcsw[0] = ivcsw_now() - cs0;
+    on_cpu_end(c, 0, oc);
     return 0;
 }
 
@@ -112,7 +146,7 @@ static int run_pingpong_b(const struct bench_job *job, void *ep, struct ctl *c)
 {
     const struct bench_method *m = job->method;
     uint64_t total = 0; /* known once A has finished warming up */
-    uint64_t cs0 = 0;
+    struct on_cpu oc = {0, 0, 0};
     for (uint64_t seq = 1; total == 0 || seq <= total; seq++) {
         if (m->recv(ep, seq) != 0 || m->send(ep, seq) != 0)
             return -1;
@@ -120,11 +154,11 @@ static int run_pingpong_b(const struct bench_job *job, void *ep, struct ctl *c)
             uint64_t from = atomic_load_explicit(&c->timed_from, memory_order_acquire);
             if (from) {
                 total = from - 1 + job->samples * job->batch;
-                cs0 = ivcsw_now();
+                oc = on_cpu_start();
             }
         }
     }
-    c->ivcsw[1] = ivcsw_now() - cs0;
+    on_cpu_end(c, 1, oc);
     return 0;
 }
 
@@ -138,15 +172,16 @@ static int run_stream_a(const struct bench_job *job, void *ep, struct ctl *c)
         }
         return 0;
     }
-    uint64_t t_warm = 0, cs0 = 0;
+    uint64_t t_warm = 0;
+    struct on_cpu oc = {0, 0, 0};
     for (uint64_t seq = 1;; seq++) {
         if (seq == job->stream_warmup + 1) {
             t_warm = bench_now_ns();
-            cs0 = ivcsw_now();
+            oc = on_cpu_start();
         }
         if (seq > job->stream_warmup && (seq & 1023) == 0 && bench_now_ns() - t_warm >= job->stream_ns) {
             atomic_store_explicit(&c->stream_total, seq, memory_order_release);
-            c->ivcsw[0] = ivcsw_now() - cs0;
+            on_cpu_end(c, 0, oc);
             return m->send(ep, seq);
         }
         if (m->send(ep, seq) != 0)
@@ -157,17 +192,18 @@ static int run_stream_a(const struct bench_job *job, void *ep, struct ctl *c)
 static int run_stream_b(const struct bench_job *job, void *ep, struct ctl *c)
 {
     const struct bench_method *m = job->method;
-    uint64_t t_warm = bench_now_ns(), cs0 = ivcsw_now();
+    uint64_t t_warm = bench_now_ns();
+    struct on_cpu oc = on_cpu_start();
     for (uint64_t seq = 1;; seq++) {
         if (m->recv(ep, seq) != 0)
             return -1;
         if (seq == job->stream_warmup) {
             t_warm = bench_now_ns();
-            cs0 = ivcsw_now();
+            oc = on_cpu_start();
         }
         if (atomic_load_explicit(&c->stream_total, memory_order_acquire) == seq) {
             c->t_end_ns = bench_now_ns();
-            c->ivcsw[1] = ivcsw_now() - cs0;
+            on_cpu_end(c, 1, oc);
             c->t_warm_ns = t_warm;
             c->received = seq;
             return 0;
@@ -363,6 +399,7 @@ int bench_run(const struct bench_job *job, struct bench_outcome *out)
         out->seconds = (double)(c->t_end_ns - c->t_warm_ns) / 1e9;
         out->msgs_per_s = out->seconds > 0 ? (double)out->messages / out->seconds : 0;
     }
+    out->off_cpu = c->off_cpu[0] > c->off_cpu[1] ? c->off_cpu[0] : c->off_cpu[1];
     out->preempted = c->ivcsw[0] + c->ivcsw[1];
     out->ok = ok;
     bench_shared_free(c, sizeof *c);

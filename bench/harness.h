@@ -33,9 +33,13 @@ struct bench_outcome {
      * job->batch round trips; malloc'ed, free with bench_outcome_free. */
     uint64_t *rt_ns;
     uint64_t n;
-    /* Involuntary context switches of A and B during the timed part: another
-     * process took their CPU (the result is disturbed when non-zero). */
+    /* Involuntary context switches of A and B during the timed part (a few
+     * are kernel housekeeping; see off_cpu for how much time they took). */
     uint64_t preempted;
+    /* The larger of A's and B's share of the timed part's wall time spent
+     * off the CPU (another task ran there): 0.001 is kernel housekeeping,
+     * a few percent or more means the machine was busy. */
+    double off_cpu;
     /* BENCH_STREAM */
     uint64_t messages; /* counted messages (after the warm-up) */
     double seconds;

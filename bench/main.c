@@ -16,8 +16,9 @@
 #include "bench.h"
 #include "ferry/ferry.h"
 #include "harness.h"
+#include "output.h"
 
-#define MAX_METHODS 16
+#define MAX_METHODS 40
 #define MAX_SIZES 32
 #define MAX_RUNS 101
 
@@ -35,6 +36,8 @@ struct config {
     double duration_s;
     int latency, throughput;
     const char *csv;
+    const char *json, *chart, *report; /* output.c */
+    int quick;
     int check;
     double timeout_s;
 };
@@ -68,8 +71,12 @@ static void usage(FILE *f)
             "  --queue N          queue capacity while streaming: ferry queue_capacity and raw ring\n"
             "                     slots (default 256)\n"
             "  --latency-only, --throughput-only\n"
-            "  --quick            3 runs, 2000 iterations (min 50), 0.4 s streaming\n"
+            "  --quick            3 runs, 2000 iterations (min 50), 0.4 s streaming, sizes 64,4K,64K,1M\n"
             "  --csv PATH         also write every run and the medians as CSV\n"
+            "  --json PATH        also write the medians (and skipped methods, with why) as JSON\n"
+            "  --chart PREFIX     draw PREFIX.svg and PREFIX.png with gnuplot: median one-way latency\n"
+            "                     per method and size, log scale, ferry highlighted\n"
+            "  --report PATH      a markdown report: machine, noise, the table side by side\n"
             "  --timeout SEC      kill a measurement that takes longer (default 300)\n"
             "  --check            test mode: a few hundred messages per method and size, stream\n"
             "                     through a small queue, verify every message and the cleanup;\n"
@@ -384,8 +391,14 @@ static void print_header(FILE *f, const struct config *cfg, const char *prefix)
 /* Hypervisor steal time of all CPUs so far, in seconds (-1 if unknown). */
 static double steal_seconds(void)
 {
-    char line[512];
-    read_first_line("/proc/stat", "cpu ", line, sizeof line);
+    char line[512] = "";
+    /* The first line is "cpu  user nice system ..." (no ':', so not read_first_line). */
+    FILE *f = fopen("/proc/stat", "r");
+    if (f) {
+        if (!fgets(line, sizeof line, f))
+            line[0] = '\0';
+        fclose(f);
+    }
     unsigned long long v[8] = {0};
     if (sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
                &v[6], &v[7]) != 8)
@@ -466,6 +479,28 @@ static int run_benchmark(const struct config *cfg)
 #define TPOK(mi, r) tp_ok[(mi) * nr + (r)]
     int failures = 0;
     unsigned disturbed = 0, measured = 0;
+    double worst_off = 0; /* largest share of a timed part spent off the CPU */
+    uint64_t preempted_all = 0;
+    /* Measurements a method cannot make here (bench_method_supports). */
+    struct bench_result_lat *res_lat = calloc(nm * ns + 1, sizeof *res_lat);
+    struct bench_result_tp *res_tp = calloc(nm + 1, sizeof *res_tp);
+    if (!res_lat || !res_tp)
+        die("out of memory");
+    for (size_t mi = 0; mi < nm; mi++) {
+        for (size_t si = 0; si < ns; si++) {
+            struct bench_job j;
+            fill_job(cfg, &j, cfg->methods[mi], BENCH_PINGPONG, cfg->sizes[si]);
+            struct bench_result_lat *x = &res_lat[mi * ns + si];
+            if (!bench_method_supports(cfg->methods[mi], &j.params, x->why, sizeof x->why))
+                x->state = -1;
+        }
+        struct bench_job j;
+        fill_job(cfg, &j, cfg->methods[mi], BENCH_STREAM, 64);
+        char why[200];
+        if (cfg->methods[mi]->touch || !bench_method_supports(cfg->methods[mi], &j.params, why, sizeof why))
+            res_tp[mi].state = -1;
+    }
+#define SKIPPED(mi, si) (res_lat[(mi) * ns + (si)].state < 0)
 
     FILE *csv = NULL;
     if (cfg->csv) {
@@ -487,6 +522,16 @@ static int run_benchmark(const struct config *cfg)
     if (cfg->throughput)
         printf("stream:  64 B one-way, %.1f s per run after 20000 untimed messages, queue %u\n", cfg->duration_s,
                cfg->queue);
+    for (size_t i = 0; bench_methods_missing[i]; i++)
+        printf("not measured: %s\n", bench_methods_missing[i]);
+    for (size_t mi = 0; mi < nm; mi++) {
+        for (size_t si = 0; si < ns; si++) {
+            char sz[32];
+            if (SKIPPED(mi, si))
+                printf("skipped: %s at %s: %s\n", cfg->methods[mi]->name, fmt_size(cfg->sizes[si], sz, sizeof sz),
+                       res_lat[mi * ns + si].why);
+        }
+    }
     printf("\n");
     fflush(stdout);
 
@@ -508,6 +553,8 @@ static int run_benchmark(const struct config *cfg)
         if (cfg->latency) {
             for (size_t si = 0; si < ns; si++) {
                 for (size_t mi = 0; mi < nm; mi++) {
+                    if (SKIPPED(mi, si))
+                        continue;
                     struct bench_job j;
                     fill_job(cfg, &j, cfg->methods[mi], BENCH_PINGPONG, cfg->sizes[si]);
                     j.samples = iterations_for(cfg, cfg->sizes[si]);
@@ -522,7 +569,9 @@ static int run_benchmark(const struct config *cfg)
                     } else {
                         LAT(mi, si, r) = lat_from_samples(o.rt_ns, o.n, j.batch);
                         LAT(mi, si, r).preempted = o.preempted;
-                        disturbed += o.preempted != 0;
+                        preempted_all += o.preempted;
+                        disturbed += o.off_cpu > 0.01;
+                    worst_off = o.off_cpu > worst_off ? o.off_cpu : worst_off;
                         measured++;
                     }
                     bench_outcome_free(&o);
@@ -532,7 +581,7 @@ static int run_benchmark(const struct config *cfg)
         if (cfg->throughput) {
             for (size_t mi = 0; mi < nm; mi++) {
                 const struct bench_method *m = cfg->methods[mi];
-                if (!m->stream || m->touch)
+                if (!m->stream || m->touch || res_tp[mi].state < 0)
                     continue;
                 struct bench_job j;
                 fill_job(cfg, &j, m, BENCH_STREAM, 64);
@@ -546,7 +595,9 @@ static int run_benchmark(const struct config *cfg)
                     TP(mi, r) = o.msgs_per_s;
                     TPOK(mi, r) = 1;
                     tp_pre[mi * nr + r] = o.preempted;
-                    disturbed += o.preempted != 0;
+                    preempted_all += o.preempted;
+                    disturbed += o.off_cpu > 0.01;
+                    worst_off = o.off_cpu > worst_off ? o.off_cpu : worst_off;
                     measured++;
                 }
                 bench_outcome_free(&o);
@@ -575,8 +626,21 @@ static int run_benchmark(const struct config *cfg)
                "mean", "p99", "p99.9", "x raw", "x raw-touch");
         for (size_t si = 0; si < ns; si++) {
             struct lat_stats med[MAX_METHODS];
-            for (size_t mi = 0; mi < nm; mi++)
+            for (size_t mi = 0; mi < nm; mi++) {
                 med[mi] = lat_median(&LAT(mi, si, 0), nr);
+                struct bench_result_lat *x = &res_lat[mi * ns + si];
+                if (x->state >= 0 && med[mi].ok) {
+                    x->state = 1;
+                    x->n = med[mi].n;
+                    x->min = med[mi].min;
+                    x->p50 = med[mi].p50;
+                    x->mean = med[mi].mean;
+                    x->p99 = med[mi].p99;
+                    x->p999 = med[mi].p999;
+                    for (unsigned r = 0; r < nr; r++)
+                        x->runs_ok += LAT(mi, si, r).ok != 0;
+                }
+            }
             for (size_t mi = 0; mi < nm; mi++) {
                 char sz[32], t1[24], t2[24], t3[24], t4[24], t5[24], rr[16] = "", rt[16] = "";
                 const struct lat_stats *s = &med[mi];
@@ -590,7 +654,9 @@ static int run_benchmark(const struct config *cfg)
                 if (!isnan(ratio_t))
                     snprintf(rt, sizeof rt, "%.2f", ratio_t);
                 fmt_size(cfg->sizes[si], sz, sizeof sz);
-                if (!s->ok) {
+                if (SKIPPED(mi, si)) {
+                    printf("%-8s %-12s %7s %10s\n", mi ? "" : sz, cfg->methods[mi]->name, "-", "skipped");
+                } else if (!s->ok) {
                     printf("%-8s %-12s %7s %10s\n", mi ? "" : sz, cfg->methods[mi]->name, "-", "FAILED");
                 } else {
                     printf("%-8s %-12s %7llu %10s %10s %10s %10s %10s %7s %11s\n", mi ? "" : sz,
@@ -634,7 +700,7 @@ static int run_benchmark(const struct config *cfg)
         printf("%-12s %12s %12s %12s %7s\n", "method", "median", "min", "max", "x raw");
         for (size_t mi = 0; mi < nm; mi++) {
             const struct bench_method *m = cfg->methods[mi];
-            if (!m->stream || m->touch)
+            if (!m->stream || m->touch || res_tp[mi].state < 0)
                 continue;
             double v[MAX_RUNS];
             size_t k = 0;
@@ -665,6 +731,10 @@ static int run_benchmark(const struct config *cfg)
                     v[k++] = TP(mi, r);
             }
             qsort(v, k, sizeof *v, cmp_double);
+            res_tp[mi].state = 1;
+            res_tp[mi].median = tp_med[mi];
+            res_tp[mi].min = v[0];
+            res_tp[mi].max = v[k - 1];
             char a[24], b[24], c[24], rr[16] = "";
             double ratio = NAN;
             if (i_raw >= 0 && have_tp[i_raw])
@@ -706,15 +776,32 @@ static int run_benchmark(const struct config *cfg)
         printf(")\n");
     }
     printf("\nDisturbance\n");
-    printf("  %u of %u measurements had involuntary context switches while timing (another process ran\n"
-           "  on a benchmark CPU)%s\n",
-           disturbed, measured, disturbed ? ": treat their figures with care" : "");
+    printf("  %u of %u measurements spent more than 1%% of their timed part off the CPU (another task ran\n"
+           "  on a benchmark CPU; the worst lost %.1f%%)%s\n",
+           disturbed, measured, 100.0 * worst_off, disturbed ? ": treat their figures with care" : "");
     if (steal >= 0)
         printf("  hypervisor steal time during the runs: %.2f CPU-s in %.1f s (%.1f%% of the machine)\n", steal,
                wall, wall > 0 ? 100.0 * steal / (wall * (double)sysconf(_SC_NPROCESSORS_ONLN)) : 0.0);
     if (failures)
         printf("  %d measurement(s) FAILED (see stderr); their runs are left out of the medians\n", failures);
 
+    {
+        struct bench_results res = {
+            .methods = cfg->methods, .nm = nm, .sizes = cfg->sizes, .ns = ns, .runs = nr, .quick = cfg->quick,
+            .latency = cfg->latency, .throughput = cfg->throughput, .cpu_a = cfg->cpu_a, .cpu_b = cfg->cpu_b,
+            .iterations = cfg->iterations, .lat = res_lat, .tp = res_tp, .disturbed = disturbed,
+            .measured = measured, .preempted = preempted_all, .steal_s = steal, .wall_s = wall,
+        };
+        if (cfg->json && bench_write_json(cfg->json, &res) != 0)
+            failures++;
+        if (cfg->chart && bench_write_chart(cfg->chart, &res) != 0)
+            failures++;
+        if (cfg->report && bench_write_report(cfg->report, &res, cfg->chart) != 0)
+            failures++;
+    }
+    free(res_lat);
+    free(res_tp);
+#undef SKIPPED
     if (csv && fclose(csv) != 0) {
         fprintf(stderr, "%s: writing %s failed\n", g_prog, cfg->csv);
         failures++;
@@ -744,6 +831,11 @@ static int run_check(const struct config *cfg)
         for (size_t pi = 0; pi < sizeof plan / sizeof plan[0]; pi++) {
             struct bench_job j;
             fill_job(cfg, &j, m, BENCH_PINGPONG, plan[pi].size);
+            char why[200], szs[32];
+            if (!bench_method_supports(m, &j.params, why, sizeof why)) {
+                printf("skip %s ping-pong %s: %s\n", m->name, fmt_size(plan[pi].size, szs, sizeof szs), why);
+                continue;
+            }
             j.warmup = 0;
             j.samples = plan[pi].count;
             j.batch = 1;
@@ -759,6 +851,15 @@ static int run_check(const struct config *cfg)
         }
         if (!m->stream)
             continue;
+        {
+            struct bench_job j;
+            fill_job(cfg, &j, m, BENCH_STREAM, 64);
+            char why[200];
+            if (!bench_method_supports(m, &j.params, why, sizeof why)) {
+                printf("skip %s stream 64 B: %s\n", m->name, why);
+                continue;
+            }
+        }
         /* A small queue so that the sender keeps running into a full one. */
         static const uint32_t queues[] = {1, 4};
         for (size_t qi = 0; qi < sizeof queues / sizeof queues[0]; qi++) {
@@ -810,7 +911,7 @@ int main(int argc, char **argv)
 
     enum {
         O_METHODS = 256, O_SIZES, O_ITER, O_MINITER, O_RUNS, O_CORES, O_BATCH, O_DURATION, O_QUEUE,
-        O_LATONLY, O_TPONLY, O_QUICK, O_CSV, O_TIMEOUT, O_CHECK, O_LIST, O_HELP
+        O_LATONLY, O_TPONLY, O_QUICK, O_CSV, O_TIMEOUT, O_CHECK, O_LIST, O_HELP, O_JSON, O_CHART, O_REPORT
     };
     static const struct option longopts[] = {
         {"methods", required_argument, NULL, O_METHODS},
@@ -826,6 +927,9 @@ int main(int argc, char **argv)
         {"throughput-only", no_argument, NULL, O_TPONLY},
         {"quick", no_argument, NULL, O_QUICK},
         {"csv", required_argument, NULL, O_CSV},
+        {"json", required_argument, NULL, O_JSON},
+        {"chart", required_argument, NULL, O_CHART},
+        {"report", required_argument, NULL, O_REPORT},
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"check", no_argument, NULL, O_CHECK},
         {"list", no_argument, NULL, O_LIST},
@@ -882,6 +986,15 @@ int main(int argc, char **argv)
         case O_CSV:
             cfg.csv = optarg;
             break;
+        case O_JSON:
+            cfg.json = optarg;
+            break;
+        case O_CHART:
+            cfg.chart = optarg;
+            break;
+        case O_REPORT:
+            cfg.report = optarg;
+            break;
         case O_TIMEOUT: {
             char *end;
             cfg.timeout_s = strtod(optarg, &end);
@@ -895,6 +1008,8 @@ int main(int argc, char **argv)
         case O_LIST:
             for (size_t i = 0; bench_methods[i]; i++)
                 printf("%-12s %s\n", bench_methods[i]->name, bench_methods[i]->summary);
+            for (size_t i = 0; bench_methods_missing[i]; i++)
+                printf("not built: %s\n", bench_methods_missing[i]);
             return 0;
         case 'h':
         case O_HELP:
@@ -909,7 +1024,10 @@ int main(int argc, char **argv)
         die("unexpected argument \"%s\" (see --help)", argv[optind]);
     if (!cfg.latency && !cfg.throughput)
         die("--latency-only and --throughput-only exclude each other");
+    cfg.quick = quick;
     if (quick) {
+        if (!sizes)
+            sizes = "64,4K,64K,1M";
         if (!set_runs)
             cfg.runs = 3;
         if (!set_iter)

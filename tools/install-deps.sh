@@ -7,6 +7,7 @@
 #
 #   tools/install-deps.sh           what building needs (make run, make install)
 #   tools/install-deps.sh --test    also what the test suite needs (make test)
+#   tools/install-deps.sh --bench   also the benchmark's comparison libraries and gnuplot (make run)
 #   add --check to only report: exit 1 when something is missing
 set -eu
 
@@ -30,14 +31,23 @@ cmd:python3:python3
 deb:python3-numpy:python3-numpy
 "
 
+# ferry-bench compares against these libraries when present, and draws its
+# chart with gnuplot; `make run` installs them (the bench builds without).
+BENCH_DEPS="
+deb:libzmq3-dev:libzmq3-dev
+deb:libnng-dev:libnng-dev
+cmd:gnuplot:gnuplot-nox
+"
+
 deps=$BUILD_DEPS
 check_only=0
 for arg in "$@"; do
     case $arg in
-        --test) deps="$BUILD_DEPS $TEST_DEPS" ;;
+        --test) deps="$deps $TEST_DEPS" ;;
+        --bench) deps="$deps $BENCH_DEPS" ;;
         --check) check_only=1 ;;
         *)
-            echo "usage: $0 [--test] [--check]" >&2
+            echo "usage: $0 [--test] [--bench] [--check]" >&2
             exit 2
             ;;
     esac

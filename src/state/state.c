@@ -251,7 +251,7 @@ static int persist_setup(struct fy_service *svc, const char *dir, const char *wh
                 return fy_fail(FERRY_EINCOMPATIBLE, "service \"%s\" exists without persistence: open it with "
                                                     "persist_dir NULL, or close every port first",
                                svc->name);
-            snprintf(sh->persist_dir, sizeof sh->persist_dir, "%s", dir);
+            memcpy(sh->persist_dir, dir, strlen(dir) + 1); /* length checked above */
         }
     }
     int writer_live = kind != FY_PORT_PUB &&
