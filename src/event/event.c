@@ -114,10 +114,8 @@ static int listener_peers(void *ctx)
             !fy_node_alive(l->svc.domain, atomic_load_explicit(&ns->owner, memory_order_relaxed)))
             dead = 1;
     }
-    if (dead && fy_service_lock(&l->svc) == FERRY_OK) {
-        fy_service_reap(&l->svc);
-        fy_service_unlock(&l->svc);
-    }
+    if (dead)
+        fy_service_reap_locked(&l->svc);
     return dead;
 }
 

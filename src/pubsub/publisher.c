@@ -294,6 +294,29 @@ void ferry_pubsub_opts_init(ferry_pubsub_opts *o);
 static int pub_open(ferry_pub **out, ferry_node *node, const char *service, const struct fy_svc_config *cfgp,
                     int timestamps, int listed);
 
+/* Leaves the service (retiring the slot) and frees everything private; for
+ * close and for a failed open alike. */
+static void pub_destroy(ferry_pub *pub)
+{
+    uint64_t data_size = pub->svc.geo.data_size;
+    uint32_t max_subs = pub->svc.cfg.max_subscribers;
+    fy_service_leave(&pub->svc, FY_PORT_PUB, pub->slot, pub->gen);
+    if (pub->data)
+        fy_os_unmap(pub->data, data_size);
+    fy_os_close(pub->data_fd);
+    for (uint32_t s = 0; pub->conns && s < max_subs; s++) {
+        free(pub->conns[s].held);
+        free(pub->conns[s].shadow);
+    }
+    free(pub->conns);
+    free(pub->active);
+    free(pub->refs);
+    free(pub->free_stack);
+    free(pub->loans);
+    free(pub->history);
+    free(pub);
+}
+
 int ferry_pub_open(ferry_pub **out, ferry_node *node, const char *service, const ferry_pubsub_opts *opts)
 {
     if (!out)
@@ -388,21 +411,7 @@ static int pub_open(ferry_pub **out, ferry_node *node, const char *service, cons
     fy_ok();
     return FERRY_OK;
 fail:
-    fy_service_leave(&pub->svc, FY_PORT_PUB, pub->slot, pub->gen);
-    if (pub->data)
-        fy_os_unmap(pub->data, g->data_size);
-    fy_os_close(pub->data_fd);
-    for (uint32_t s = 0; pub->conns && s < c->max_subscribers; s++) {
-        free(pub->conns[s].held);
-        free(pub->conns[s].shadow);
-    }
-    free(pub->conns);
-    free(pub->active);
-    free(pub->refs);
-    free(pub->free_stack);
-    free(pub->loans);
-    free(pub->history);
-    free(pub);
+    pub_destroy(pub);
     return rc;
 }
 
@@ -478,11 +487,8 @@ static int wait_for_room(ferry_pub *pub, int try_only)
             /* Every 10 ms: is the subscriber we wait for still alive? */
             next_probe = now;
             struct fy_slot *ss = fy_sub_slot(pub->svc.hdr, &pub->svc.geo, full_slot);
-            if (!fy_node_alive(pub->svc.domain, atomic_load_explicit(&ss->owner, memory_order_relaxed)) &&
-                fy_service_lock(&pub->svc) == FERRY_OK) {
-                fy_service_reap(&pub->svc);
-                fy_service_unlock(&pub->svc);
-            }
+            if (!fy_node_alive(pub->svc.domain, atomic_load_explicit(&ss->owner, memory_order_relaxed)))
+                fy_service_reap_locked(&pub->svc);
         }
     }
 }
@@ -590,10 +596,7 @@ uint32_t fy_pub_subscribers(ferry_pub *pub)
 
 void fy_pub_reap(ferry_pub *pub)
 {
-    if (fy_service_lock(&pub->svc) == FERRY_OK) {
-        fy_service_reap(&pub->svc);
-        fy_service_unlock(&pub->svc);
-    }
+    fy_service_reap_locked(&pub->svc);
     refresh_if_needed(pub);
 }
 
@@ -697,20 +700,5 @@ void ferry_pub_close(ferry_pub *pub)
     if (!pub)
         return;
     fy_node_remove_port(pub->node, &pub->link);
-    const struct fy_svc_geometry g = pub->svc.geo;
-    uint32_t max_subs = pub->svc.cfg.max_subscribers;
-    fy_service_leave(&pub->svc, FY_PORT_PUB, pub->slot, pub->gen);
-    fy_os_unmap(pub->data, g.data_size);
-    fy_os_close(pub->data_fd);
-    for (uint32_t s = 0; s < max_subs; s++) {
-        free(pub->conns[s].held);
-        free(pub->conns[s].shadow);
-    }
-    free(pub->conns);
-    free(pub->active);
-    free(pub->refs);
-    free(pub->free_stack);
-    free(pub->loans);
-    free(pub->history);
-    free(pub);
+    pub_destroy(pub);
 }

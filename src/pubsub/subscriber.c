@@ -227,10 +227,8 @@ static int sub_peers(void *ctx)
             !fy_node_alive(sub->svc.domain, atomic_load_explicit(&ps->owner, memory_order_relaxed)))
             dead = 1;
     }
-    if (dead && fy_service_lock(&sub->svc) == FERRY_OK) {
-        fy_service_reap(&sub->svc);
-        fy_service_unlock(&sub->svc);
-    }
+    if (dead)
+        fy_service_reap_locked(&sub->svc);
     return dead;
 }
 

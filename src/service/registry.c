@@ -189,10 +189,7 @@ static int sweep_service(const char *name, void *user)
     struct fy_service svc;
     if (fy_service_attach(&svc, sw->domain, path) != FERRY_OK)
         return 0; /* gone meanwhile, foreign or damaged: left for a person to look at */
-    if (fy_service_lock(&svc) == FERRY_OK) {
-        sw->removed += fy_service_reap(&svc);
-        fy_service_unlock(&svc);
-    }
+    sw->removed += fy_service_reap_locked(&svc);
     fy_service_unmap(&svc);
     return 0;
 }

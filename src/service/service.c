@@ -613,6 +613,15 @@ unsigned fy_service_reap_ex(struct fy_service *svc, int may_remove)
     return removed;
 }
 
+unsigned fy_service_reap_locked(struct fy_service *svc)
+{
+    if (fy_service_lock(svc) != FERRY_OK)
+        return 0;
+    unsigned removed = fy_service_reap(svc);
+    fy_service_unlock(svc);
+    return removed;
+}
+
 static int claim_slot(struct fy_service *svc, enum fy_port_kind kind, uint64_t node_id, uint64_t port_id,
                       uint32_t *slot, uint32_t *gen)
 {

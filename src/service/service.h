@@ -79,6 +79,10 @@ unsigned fy_service_reap(struct fy_service *svc);
 /* The same, but keeps the service even when no slot is left (may_remove 0). */
 unsigned fy_service_reap_ex(struct fy_service *svc, int may_remove);
 
+/* Takes the lock, reaps (as fy_service_reap), releases it. Returns the
+ * number of objects removed; 0 when the lock could not be had. */
+unsigned fy_service_reap_locked(struct fy_service *svc);
+
 /* Under the lock: retires an orphaned publisher slot if no subscriber still
  * has its samples queued. Returns the number of objects removed. */
 unsigned fy_service_orphan_try_free(struct fy_service *svc, uint32_t p);

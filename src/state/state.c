@@ -478,10 +478,7 @@ static int reader_peers(void *ctx)
     if (atomic_load_explicit(&ws->state, memory_order_acquire) != FY_SLOT_ACTIVE ||
         fy_node_alive(r->svc.domain, atomic_load_explicit(&ws->owner, memory_order_relaxed)))
         return 0;
-    if (fy_service_lock(&r->svc) == FERRY_OK) {
-        fy_service_reap(&r->svc);
-        fy_service_unlock(&r->svc);
-    }
+    fy_service_reap_locked(&r->svc);
     return 1;
 }
 
