@@ -25,10 +25,13 @@ file:/usr/include/stdio.h:libc6-dev
 "
 # The Python binding tests (bindings/python) and the command-line tests
 # (tools/cli/tests) need python3; numpy lets the numpy helper tests run
-# instead of skipping.
+# instead of skipping. ferry-bridge (tools/bridge) needs libzmq; its tests run
+# the Python ZeroMQ example with python3-zmq.
 TEST_DEPS="
 cmd:python3:python3
 deb:python3-numpy:python3-numpy
+deb:libzmq3-dev:libzmq3-dev
+deb:python3-zmq:python3-zmq
 "
 
 # ferry-bench compares against these libraries when present, and draws its
