@@ -40,7 +40,8 @@ struct ctl {
     alignas(BENCH_LINE) uint64_t t_warm_ns;
     uint64_t t_end_ns;
     uint64_t received;
-    double off_cpu[2];  /* share of the timed part spent off the CPU, per side */
+    int32_t pid[2];     /* of A and B, written by each before the start barrier */
+    double off_cpu[2];  /* share of the timed part that A or B waited for a CPU (larger of the two) */
     uint64_t ivcsw[2];  /* involuntary context switches in the timed part, per side */
     char err[2][600];
 };
@@ -74,9 +75,16 @@ static int barrier(struct ctl *c)
     return 0;
 }
 
-/* Measures how much of a stretch of wall time this process was not running. */
+/* How much of a stretch of wall time the two sides spent runnable but
+ * waiting for a CPU (another task had it): the scheduler's run_delay from
+ * /proc/PID/schedstat. Time a side sleeps by choice (blocking in read(), a
+ * futex...) does not count. The side that brackets the timed part reads both
+ * processes, outside the timed region; each side counts its own involuntary
+ * context switches. */
 struct on_cpu {
-    uint64_t wall, cpu, ivcsw;
+    uint64_t wall, ivcsw;
+    int64_t delay[2];
+    int bracket;
 };
 
 static uint64_t ivcsw_now(void)
@@ -87,32 +95,49 @@ static uint64_t ivcsw_now(void)
     return (uint64_t)ru.ru_nivcsw;
 }
 
-static uint64_t cpu_now_ns(void)
+/* run_delay of pid in ns, -1 when unknown (no schedstat in this kernel). */
+static int64_t run_delay_ns(int32_t pid)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    char path[64], buf[128];
+    if (pid <= 0)
+        return -1;
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    unsigned long long run = 0, delay = 0;
+    int n = fgets(buf, sizeof buf, f) ? sscanf(buf, "%llu %llu", &run, &delay) : 0;
+    fclose(f);
+    return n == 2 ? (int64_t)delay : -1;
 }
 
-static struct on_cpu on_cpu_start(void)
+static struct on_cpu on_cpu_start(const struct ctl *c, int bracket)
 {
-    struct on_cpu o = {bench_now_ns(), cpu_now_ns(), ivcsw_now()};
+    struct on_cpu o = {0, ivcsw_now(), {-1, -1}, bracket};
+    if (bracket) {
+        o.delay[0] = run_delay_ns(c->pid[0]);
+        o.delay[1] = run_delay_ns(c->pid[1]);
+    }
+    o.wall = bench_now_ns();
     return o;
-}
-
-static double off_cpu_share(struct on_cpu o)
-{
-    uint64_t wall = bench_now_ns() - o.wall, cpu = cpu_now_ns() - o.cpu;
-    if (wall == 0 || cpu >= wall)
-        return 0;
-    return (double)(wall - cpu) / (double)wall;
 }
 
 /* Records this side's figures for the stretch that began at o. */
 static void on_cpu_end(struct ctl *c, int side, struct on_cpu o)
 {
-    c->off_cpu[side] = off_cpu_share(o);
+    uint64_t wall = bench_now_ns() - o.wall;
     c->ivcsw[side] = ivcsw_now() - o.ivcsw;
+    c->off_cpu[side] = 0;
+    if (!o.bracket || wall == 0)
+        return;
+    for (int r = 0; r < 2; r++) {
+        int64_t d = run_delay_ns(c->pid[r]);
+        if (d < 0 || o.delay[r] < 0 || d < o.delay[r])
+            continue;
+        double share = (double)(d - o.delay[r]) / (double)wall;
+        if (share > c->off_cpu[side])
+            c->off_cpu[side] = share;
+    }
 }
 
 static int run_pingpong_a(const struct bench_job *job, void *ep, uint64_t *samples, struct ctl *c)
@@ -126,8 +151,8 @@ static int run_pingpong_a(const struct bench_job *job, void *ep, uint64_t *sampl
         if (m->send(ep, seq) != 0 || m->recv(ep, seq) != 0)
             return -1;
     }
+    struct on_cpu oc = on_cpu_start(c, 1);
     atomic_store_explicit(&c->timed_from, seq, memory_order_release);
-    struct on_cpu oc = on_cpu_start();
     uint64_t t0 = bench_now_ns();
     for (uint64_t i = 0; i < job->samples; i++) {
         for (uint32_t b = 0; b < job->batch; b++, seq++) {
@@ -146,7 +171,7 @@ static int run_pingpong_b(const struct bench_job *job, void *ep, struct ctl *c)
 {
     const struct bench_method *m = job->method;
     uint64_t total = 0; /* known once A has finished warming up */
-    struct on_cpu oc = {0, 0, 0};
+    struct on_cpu oc = {0, 0, {-1, -1}, 0};
     for (uint64_t seq = 1; total == 0 || seq <= total; seq++) {
         if (m->recv(ep, seq) != 0 || m->send(ep, seq) != 0)
             return -1;
@@ -154,7 +179,7 @@ static int run_pingpong_b(const struct bench_job *job, void *ep, struct ctl *c)
             uint64_t from = atomic_load_explicit(&c->timed_from, memory_order_acquire);
             if (from) {
                 total = from - 1 + job->samples * job->batch;
-                oc = on_cpu_start();
+                oc = on_cpu_start(c, 0);
             }
         }
     }
@@ -173,11 +198,11 @@ static int run_stream_a(const struct bench_job *job, void *ep, struct ctl *c)
         return 0;
     }
     uint64_t t_warm = 0;
-    struct on_cpu oc = {0, 0, 0};
+    struct on_cpu oc = {0, 0, {-1, -1}, 0};
     for (uint64_t seq = 1;; seq++) {
         if (seq == job->stream_warmup + 1) {
             t_warm = bench_now_ns();
-            oc = on_cpu_start();
+            oc = on_cpu_start(c, 0);
         }
         if (seq > job->stream_warmup && (seq & 1023) == 0 && bench_now_ns() - t_warm >= job->stream_ns) {
             atomic_store_explicit(&c->stream_total, seq, memory_order_release);
@@ -192,14 +217,14 @@ static int run_stream_a(const struct bench_job *job, void *ep, struct ctl *c)
 static int run_stream_b(const struct bench_job *job, void *ep, struct ctl *c)
 {
     const struct bench_method *m = job->method;
+    struct on_cpu oc = on_cpu_start(c, 1);
     uint64_t t_warm = bench_now_ns();
-    struct on_cpu oc = on_cpu_start();
     for (uint64_t seq = 1;; seq++) {
         if (m->recv(ep, seq) != 0)
             return -1;
         if (seq == job->stream_warmup) {
+            oc = on_cpu_start(c, 1);
             t_warm = bench_now_ns();
-            oc = on_cpu_start();
         }
         if (atomic_load_explicit(&c->stream_total, memory_order_acquire) == seq) {
             c->t_end_ns = bench_now_ns();
@@ -221,6 +246,7 @@ static void child_main(const struct bench_job *job, enum bench_role role, struct
     int rc = bench_pin_to_cpu(role == BENCH_ROLE_A ? job->cpu_a : job->cpu_b);
     if (rc == 0)
         rc = m->open(&job->params, shared, role, &ep);
+    c->pid[role] = (int32_t)getpid();
     if (rc == 0)
         rc = barrier(c);
     if (rc == 0) {

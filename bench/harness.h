@@ -37,8 +37,10 @@ struct bench_outcome {
      * are kernel housekeeping; see off_cpu for how much time they took). */
     uint64_t preempted;
     /* The larger of A's and B's share of the timed part's wall time spent
-     * off the CPU (another task ran there): 0.001 is kernel housekeeping,
-     * a few percent or more means the machine was busy. */
+     * runnable but waiting for a CPU (another task ran there; sleeping by
+     * choice does not count): 0.001 is kernel housekeeping, a few percent
+     * or more means the machine was busy. 0 where the kernel has no
+     * schedstat. */
     double off_cpu;
     /* BENCH_STREAM */
     uint64_t messages; /* counted messages (after the warm-up) */
