@@ -5,6 +5,7 @@ field. The executables come from env FERRY_CPP_PUBLISHER and
 FERRY_CPP_SUBSCRIBER (set by ctest when examples/cpp is built)."""
 
 import ctypes
+import json
 import math
 import os
 import subprocess
@@ -61,13 +62,38 @@ def executable(var):
 
 class CppToPython(FerryTestCase):
     def test_cpp_publisher_python_subscriber(self):
+        """A C++ publisher, a Python subscriber and the C command line (`ferry
+        echo` as a second subscriber, `ferry list`) in the same run."""
         publisher = executable("FERRY_CPP_PUBLISHER")
+        cli = os.environ.get("FERRY_CLI")
         count = 60
         node = self.node("py_imu_monitor")
         sub = node.subscriber(SERVICE, **IMU_OPTIONS)
         self.assertEqual(sub.max_payload, 40)
+        echo = None
+        subscribers = 1
+        if cli:
+            echo = subprocess.Popen(
+                [cli, "echo", SERVICE, "--domain", self.domain, "--count", str(count), "--timeout", "20", "--json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            subscribers = 2
+            # Wait until the C tool's subscriber is there, as `ferry list` sees it.
+            deadline = time.monotonic() + 10
+            while True:
+                listing = subprocess.run([cli, "list", "--domain", self.domain, "--json"], capture_output=True,
+                                         text=True, timeout=10)
+                self.assertEqual(listing.returncode, 0, listing.stderr)
+                services = {s["name"]: s for s in json.loads(listing.stdout)}
+                if SERVICE in services and services[SERVICE]["subscribers"] >= 2:
+                    break
+                self.assertLess(time.monotonic(), deadline, "ferry echo never subscribed: %s" % listing.stdout)
+                time.sleep(0.02)
         proc = subprocess.Popen(
-            [publisher, "--domain", self.domain, "--count", str(count), "--rate", "2000", "--subscribers", "1", "--timeout", "20"],
+            [publisher, "--domain", self.domain, "--count", str(count), "--rate", "2000", "--subscribers",
+             str(subscribers), "--timeout", "20"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -98,8 +124,14 @@ class CppToPython(FerryTestCase):
                 proc.kill()
                 proc.wait()
         self.assertEqual(proc.returncode, 0, out)
-        self.assertIn("publisher: sent %d sample(s) to 1 subscriber(s)" % count, out)
+        self.assertIn("publisher: sent %d sample(s) to %d subscriber(s)" % (count, subscribers), out)
         self.assertEqual(sub.stats.lost, 0)
+        if echo:
+            echo_out, echo_err = echo.communicate(timeout=20)
+            self.assertEqual(echo.returncode, 0, echo_err)
+            lines = [json.loads(line) for line in echo_out.splitlines() if line.strip()]
+            self.assertEqual(len(lines), count, echo_out[-500:])
+            self.assertEqual([line["sequence"] for line in lines], list(range(1, count + 1)))
 
 
 class PythonToCpp(FerryTestCase):
