@@ -224,7 +224,7 @@ struct fy_state_buffer {
 };
 
 /* Node file (ferry.D.n.<id>): written once by its node before it becomes
- * visible; the node holds an exclusive flock on it while alive. */
+ * visible; the node holds an exclusive record lock on it while alive. */
 struct fy_node_record {
     uint64_t magic;
     uint64_t id;
