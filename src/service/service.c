@@ -157,7 +157,7 @@ int fy_geometry_compute(struct fy_svc_geometry *g, const struct fy_svc_config *c
         geometry_slots(g, c);
         /* Readers may each hold an older buffer, one is current, one is
          * being written: the writer always finds a free one. */
-        g->chunk_count = c->max_subscribers + 2;
+        g->chunk_count = c->max_subscribers + 2 + FY_STATE_SPARES;
         g->payload_offset = sizeof(struct fy_state_buffer);
         g->chunk_stride = round_up(sizeof(struct fy_state_buffer) + c->max_payload, FY_LINE);
         g->data_size = round_up(sizeof(struct fy_state_header), FY_LINE); /* buffers start here */

@@ -26,7 +26,8 @@
  * State service segment: the same header and slots (the one publisher slot
  * holds the writer, subscriber slots the readers, each with its hazard),
  * then a state header (current = version << 16 | buffer index, written by
- * the writer; the persistence directory) and max_readers + 2 buffers, each a
+ * the writer; the persistence directory) and max_readers + 2 + FY_STATE_SPARES
+ * buffers, each a
  * 64-byte fy_state_buffer header followed by max_payload bytes.
  *
  * Publisher data segment (ferry.D.s.<hash>.p<slot>.<gen>), written by its
@@ -210,6 +211,11 @@ enum fy_call_flags {
 
 /* State services. */
 #define FY_STATE_PATH_MAX 255
+/* Buffers beyond the max_readers + 2 that correctness needs: one scan of the
+ * readers' hazards then yields several free buffers, so the writer reads the
+ * readers' lines (and makes their next hazard store miss) only every few
+ * publishes. */
+#define FY_STATE_SPARES 4u
 struct fy_state_header {
     _Atomic uint64_t current; /* version << 16 | buffer index; 0: nothing published */
     char pad[FY_LINE - 8];

@@ -1,7 +1,7 @@
 /*
  * Shared state: one writer, many readers, wait-free on both sides.
  *
- * The segment holds max_readers + 2 buffers and one word, current =
+ * The segment holds max_readers + 2 (+ 4 spares) buffers and one word, current =
  * version << 16 | buffer index. A reader protects the buffer it reads with a
  * hazard in its own slot line:
  *
@@ -16,7 +16,10 @@
  * hazard visible before the writer could have switched away from c and
  * scanned: the writer never picks a buffer a reader holds, and never waits,
  * because current + one buffer per reader + one spare always leaves a free
- * one. A reader that dies holding a hazard pins one buffer until cleanup
+ * one. A buffer found free by a scan stays free until the writer itself
+ * publishes it (a reader can only come to hold the current buffer, and
+ * validates that it still is), so one scan serves several publishes; the
+ * FY_STATE_SPARES extra buffers make that several. A reader that dies holding a hazard pins one buffer until cleanup
  * frees its slot (and clears the hazard); the writer still has its spare.
  *
  * Persistence: after the switch, the value is written to a temporary file,
@@ -54,6 +57,9 @@ struct ferry_state_writer {
     int loaned; /* index of the loaned buffer, or -1 */
     uint64_t loan_size;
     uint32_t last;
+    uint32_t *free_bufs; /* free as of the last hazard scan (see ferry_state_loan) */
+    uint32_t nfree;
+    uint8_t *hazarded;   /* scratch for the scan */
     char persist_path[FY_PATH_MAX + FY_STATE_PATH_MAX];
 };
 
@@ -309,6 +315,15 @@ int ferry_state_writer_open(ferry_state_writer **out, ferry_node *node, const ch
         return rc;
     }
     w->sh = state_header(&w->svc);
+    w->free_bufs = calloc(w->svc.geo.chunk_count, sizeof *w->free_bufs);
+    w->hazarded = calloc(w->svc.geo.chunk_count, 1);
+    if (!w->free_bufs || !w->hazarded) {
+        fy_service_leave(&w->svc, FY_PORT_PUB, w->slot, w->gen);
+        free(w->free_bufs);
+        free(w->hazarded);
+        free(w);
+        return fy_fail(FERRY_ENOMEM, "ferry_state_writer_open: out of memory");
+    }
     uint64_t cur = atomic_load_explicit(&w->sh->current, memory_order_acquire);
     w->version = cur >> 16; /* go on from the last version, saved or live */
     w->last = (uint32_t)(cur & 0xffff);
@@ -335,26 +350,29 @@ int ferry_state_loan(ferry_state_writer *w, size_t size, void **buffer)
     if (w->loaned >= 0)
         return fy_fail(FERRY_ELIMIT, "ferry_state_loan on \"%s\": a buffer is already loaned: publish or discard it",
                        w->svc.name);
-    uint32_t n = w->svc.geo.chunk_count;
-    uint32_t cur = (uint32_t)(atomic_load_explicit(&w->sh->current, memory_order_seq_cst) & 0xffff);
-    for (uint32_t k = 1; k <= n; k++) {
-        uint32_t b = (w->last + k) % n;
-        if (b == cur)
-            continue;
-        int held = 0;
-        for (uint32_t r = 0; r < w->svc.cfg.max_subscribers && !held; r++) {
+    if (w->nfree == 0) {
+        /* Scan: every buffer that is neither current nor named by a hazard. */
+        uint32_t n = w->svc.geo.chunk_count;
+        uint64_t c = atomic_load_explicit(&w->sh->current, memory_order_seq_cst);
+        memset(w->hazarded, 0, n);
+        for (uint32_t r = 0; r < w->svc.cfg.max_subscribers; r++) {
             uint64_t hz = atomic_load_explicit(&fy_sub_slot(w->svc.hdr, &w->svc.geo, r)->hazard, memory_order_seq_cst);
-            held = hz != 0 && (uint32_t)(hz & 0xffff) == b;
+            if (hz != 0 && (hz & 0xffff) < n)
+                w->hazarded[hz & 0xffff] = 1;
         }
-        if (held)
-            continue;
-        w->loaned = (int)b;
-        w->loan_size = size;
-        *buffer = (char *)state_buffer(&w->svc, b) + w->svc.geo.payload_offset;
-        return FERRY_OK;
+        for (uint32_t k = n; k >= 1; k--) {
+            uint32_t b = (w->last + k) % n; /* popped last-in first: oldest first */
+            if ((c == 0 || b != (uint32_t)(c & 0xffff)) && !w->hazarded[b])
+                w->free_bufs[w->nfree++] = b;
+        }
+        if (w->nfree == 0) /* unreachable with honest readers: more buffers than hazards */
+            return fy_fail(FERRY_ECORRUPT, "ferry_state_loan on \"%s\": every buffer is marked in use", w->svc.name);
     }
-    /* Unreachable with honest readers: more buffers than possible hazards. */
-    return fy_fail(FERRY_ECORRUPT, "ferry_state_loan on \"%s\": every buffer is marked in use", w->svc.name);
+    uint32_t b = w->free_bufs[--w->nfree];
+    w->loaned = (int)b;
+    w->loan_size = size;
+    *buffer = (char *)state_buffer(&w->svc, b) + w->svc.geo.payload_offset;
+    return FERRY_OK;
 }
 
 static void *loan_address(ferry_state_writer *w)
@@ -414,6 +432,7 @@ void ferry_state_discard(ferry_state_writer *w, void *buffer)
         fy_fail(FERRY_EINVAL, "ferry_state_discard: %p is not this writer's loan", buffer);
         return;
     }
+    w->free_bufs[w->nfree++] = (uint32_t)w->loaned; /* still free: never published */
     w->loaned = -1;
     fy_ok();
 }
@@ -422,7 +441,7 @@ int ferry_state_write(ferry_state_writer *w, const void *data, size_t size, uint
 {
     if (!data)
         return fy_fail(FERRY_EINVAL, "ferry_state_write: data is NULL");
-    void *buf;
+    void *buf = NULL;
     int rc = ferry_state_loan(w, size, &buf);
     if (rc)
         return rc;
@@ -436,6 +455,8 @@ void ferry_state_writer_close(ferry_state_writer *w)
         return;
     fy_node_remove_port(w->node, &w->link);
     fy_service_leave(&w->svc, FY_PORT_PUB, w->slot, w->gen);
+    free(w->free_bufs);
+    free(w->hazarded);
     free(w);
 }
 
