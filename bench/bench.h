@@ -44,7 +44,7 @@ struct bench_params {
 struct bench_method {
     const char *name;
     const char *summary;
-    int touch;  /* passed on as bench_params.touch */
+    int touch;  /* passed on as bench_params.touch; bit 0: payload touched (a method may use higher bits) */
     int stream; /* 1 when the method supports BENCH_STREAM */
     /* Parent, before fork: create what both sides share (mappings, socket
      * pairs). *shared is handed to open() in both children and to cleanup(). */

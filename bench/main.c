@@ -497,7 +497,7 @@ static int run_benchmark(const struct config *cfg)
         struct bench_job j;
         fill_job(cfg, &j, cfg->methods[mi], BENCH_STREAM, 64);
         char why[200];
-        if (cfg->methods[mi]->touch || !bench_method_supports(cfg->methods[mi], &j.params, why, sizeof why))
+        if ((cfg->methods[mi]->touch & 1) || !bench_method_supports(cfg->methods[mi], &j.params, why, sizeof why))
             res_tp[mi].state = -1;
     }
 #define SKIPPED(mi, si) (res_lat[(mi) * ns + (si)].state < 0)
@@ -586,7 +586,7 @@ static int run_benchmark(const struct config *cfg)
         if (cfg->throughput) {
             for (size_t mi = 0; mi < nm; mi++) {
                 const struct bench_method *m = cfg->methods[mi];
-                if (!m->stream || m->touch || res_tp[mi].state < 0)
+                if (!m->stream || (m->touch & 1) || res_tp[mi].state < 0)
                     continue;
                 struct bench_job j;
                 fill_job(cfg, &j, m, BENCH_STREAM, 64);
@@ -710,7 +710,7 @@ static int run_benchmark(const struct config *cfg)
         printf("%-12s %12s %12s %12s %7s\n", "method", "median", "min", "max", "x raw");
         for (size_t mi = 0; mi < nm; mi++) {
             const struct bench_method *m = cfg->methods[mi];
-            if (!m->stream || m->touch || res_tp[mi].state < 0)
+            if (!m->stream || (m->touch & 1) || res_tp[mi].state < 0)
                 continue;
             double v[MAX_RUNS];
             size_t k = 0;

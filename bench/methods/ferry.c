@@ -35,6 +35,10 @@ struct ferry_ep {
     int stream;
 };
 
+/* Bit of bench_method.touch (passed on as bench_params.touch) that this
+ * file reads as "publish without timestamps"; bit 0 is touch itself. */
+#define FERRY_BENCH_NO_TIMESTAMPS 2
+
 static int ferry_err(const char *what)
 {
     return bench_fail("%s: %s (%s)", what, ferry_strerror(ferry_last_error()), ferry_last_error_message());
@@ -53,6 +57,8 @@ static void opts_for(const struct bench_params *p, ferry_pubsub_opts *o)
     o->max_borrowed = p->mode == BENCH_STREAM ? 2 : 1;
     o->queue_capacity = p->mode == BENCH_STREAM ? p->queue : 2;
     o->overflow = FERRY_OVERFLOW_BLOCK;
+    /* ferry-nots: the same without the per-sample clock read. */
+    o->timestamps = (p->touch & FERRY_BENCH_NO_TIMESTAMPS) ? 0 : 1;
 }
 
 static int ferry_prepare(const struct bench_params *p, void **shared)
@@ -80,7 +86,7 @@ static int ferry_open_ep(const struct bench_params *p, void *shared, enum bench_
     if (!ep)
         return bench_fail("out of memory");
     ep->size = p->size;
-    ep->touch = p->touch;
+    ep->touch = p->touch & 1;
     ep->stream = p->mode == BENCH_STREAM;
 
     ferry_node_opts nopts;
@@ -211,6 +217,19 @@ const struct bench_method bench_method_ferry = {
     .summary = "ferry publish-subscribe, loan/send per message, busy-polling ferry_sub_take; payload "
                "untouched but for the sequence number",
     .touch = 0,
+    .stream = 1,
+    .prepare = ferry_prepare,
+    .open = ferry_open_ep,
+    .send = ferry_send,
+    .recv = ferry_recv,
+    .close = ferry_close_ep,
+    .cleanup = ferry_cleanup_domain,
+};
+
+const struct bench_method bench_method_ferry_nots = {
+    .name = "ferry-nots",
+    .summary = "ferry with timestamps = 0: no clock read per sample (ferry_sample_info.timestamp_ns stays 0)",
+    .touch = FERRY_BENCH_NO_TIMESTAMPS,
     .stream = 1,
     .prepare = ferry_prepare,
     .open = ferry_open_ep,
