@@ -352,10 +352,18 @@ int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
                                  (uint32_t)(sc->link >> 32), &e);
         if (got < 0) {
             /* A new publisher took over this connection after our last
-             * refresh: look again, then take from what is there now. */
+             * refresh: look again, then take from what is there now. If
+             * the connection did not change, the entry is not any
+             * publisher's: report it rather than look again forever. */
+            uint64_t seen = sc->link;
             int rc = refresh(sub);
             if (rc)
                 return rc;
+            if (sc->connected && sc->link == seen)
+                return fy_fail(FERRY_ECORRUPT,
+                               "subscriber on \"%s\": a queued entry carries another publisher generation than "
+                               "its connection",
+                               sub->svc.name);
             return sub->nactive ? fy_sub_take_meta(sub, payload, size, meta)
                                 : fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued");
         }
