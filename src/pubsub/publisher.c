@@ -83,9 +83,9 @@ static void unref(ferry_pub *pub, uint32_t chunk)
 /* Takes back what a subscriber returned. */
 static void drain(ferry_pub *pub, struct pub_conn *pc)
 {
-    uint32_t chunk, gen;
-    while (fy_ret_take(pc->ret, &pc->ret_head, pub->ret_mask, pub->ret_log2, &chunk, &gen)) {
-        if (gen == pub->gen && chunk < pub->svc.geo.chunk_count && pc->held[chunk]) {
+    uint32_t chunk;
+    while (fy_ret_take(pc->ret, &pc->ret_head, pub->ret_mask, pub->ret_log2, pub->gen, &chunk)) {
+        if (chunk < pub->svc.geo.chunk_count && pc->held[chunk]) {
             pc->held[chunk] = 0;
             pc->outstanding--;
             unref(pub, chunk);

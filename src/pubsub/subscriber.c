@@ -444,7 +444,10 @@ void ferry_sub_release(ferry_sub *sub, const void *payload)
         return;
     }
     struct sub_conn *sc = &sub->conns[hd->pub_slot];
-    if (sc->connected && sc->link == hd->link) {
+    /* The shared link too: a new publisher may have taken the slot since
+     * our last refresh (line 0 of the connection is read-mostly: cheap). */
+    if (sc->connected && sc->link == hd->link &&
+        atomic_load_explicit(&sc->shm->link, memory_order_acquire) == hd->link) {
         /* Tagged with the publisher's generation: should the slot have gone
          * to a new publisher meanwhile, it ignores this return. */
         fy_ring_put(sc->ret, sub->ret_mask, sub->ret_log2, sc->ret_tail, hd->chunk, (uint32_t)(hd->link >> 32));

@@ -90,16 +90,18 @@ static inline int fy_submit_take(_Atomic uint64_t *ring, _Atomic uint64_t *head,
     }
 }
 
-/* Consumer side of the return ring (single consumer, no CAS). *tag
- * receives the low 32 bits (the publisher generation the subscriber meant). */
+/* Consumer side of the return ring (single consumer, no CAS). An entry
+ * whose low 32 bits are not gen was meant for an earlier publisher of the
+ * slot (a subscriber released into the ring before it noticed the change):
+ * it is treated as not written yet, so the position waits for the
+ * subscriber's real entry instead of being consumed by the stale one. */
 static inline int fy_ret_take(_Atomic uint64_t *ring, uint64_t *pos, uint64_t mask, unsigned log2size,
-                              uint32_t *chunk, uint32_t *tag)
+                              uint32_t gen, uint32_t *chunk)
 {
     uint64_t e = atomic_load_explicit(&ring[*pos & mask], memory_order_acquire);
-    if (!fy_entry_is(e, *pos, log2size))
+    if (!fy_entry_is(e, *pos, log2size) || fy_entry_size(e) != gen)
         return 0;
     *chunk = fy_entry_chunk(e);
-    *tag = fy_entry_size(e);
     (*pos)++;
     return 1;
 }

@@ -513,6 +513,13 @@ int ferry_server_loan(ferry_server *s, ferry_call call, size_t size, void **resp
 
 static int respond(ferry_server *s, struct server_call *sc, void *response, uint32_t flags)
 {
+    if (sc->meta.origin_owner == 0) {
+        /* The request's publisher had left (closed or died) when it was
+         * taken: nobody can be verified as the one to answer. */
+        ferry_pub_discard(s->resp, response);
+        sc->ended = 1;
+        return fy_fail(FERRY_EDISCONNECTED, "\"%s\": the client that sent this request is gone", s->name);
+    }
     struct fy_call_meta meta = sc->meta;
     meta.flags = flags;
     /* The response goes to the reply slot the request named, but only if

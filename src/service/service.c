@@ -754,11 +754,11 @@ void fy_service_leave(struct fy_service *svc, enum fy_port_kind kind, uint32_t s
     if (!svc->hdr)
         return;
     /* A close that gave up would leave the slot to a live owner for good (a
-     * BLOCK publisher would wait on it forever): keep trying for a minute,
-     * which outlasts any sane pause of the holder; a dead holder hands the
-     * lock on at once. */
+     * BLOCK publisher would wait on it forever): keep trying for ten
+     * seconds, which outlasts any sane pause of the holder; a dead holder
+     * hands the lock on at once. */
     int rc = FERRY_ETIMEDOUT;
-    for (int tries = 0; tries < 30 && rc == FERRY_ETIMEDOUT; tries++)
+    for (int tries = 0; tries < 5 && rc == FERRY_ETIMEDOUT; tries++)
         rc = fy_service_lock(svc);
     if (rc == FERRY_OK) {
         struct fy_slot *sl = kind == FY_PORT_PUB ? fy_pub_slot(svc->hdr, &svc->geo, slot)
