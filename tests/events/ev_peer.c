@@ -38,6 +38,7 @@
  */
 #include <ferry/ferry.h>
 
+#include "peer_side.h"
 #include "ferry_test.h"
 #include "payload.h"
 
@@ -62,55 +63,6 @@ static ferry_sub *sub;
 static ferry_notifier *notifier;
 static ferry_listener *listener;
 static uint64_t pub_seq;
-
-static void reply_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void reply_ok(const char *fmt, ...)
-{
-    fputs("ok", stdout);
-    if (fmt && *fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputc(' ', stdout);
-        vfprintf(stdout, fmt, ap);
-        va_end(ap);
-    }
-    fputc('\n', stdout);
-    fflush(stdout);
-}
-
-static void reply_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reply_err(int code, const char *fmt, ...)
-{
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    printf("err %d %s: %s\n", code, what, code > -100 ? ferry_last_error_message() : "");
-    fflush(stdout);
-}
-
-static int next_word(char **cursor, char **word)
-{
-    char *s = *cursor;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (*s == '\0')
-        return 0;
-    *word = s;
-    while (*s && *s != ' ' && *s != '\t')
-        s++;
-    if (*s)
-        *s++ = '\0';
-    *cursor = s;
-    return 1;
-}
-
-static long long word_ll(char **cursor, long long dflt)
-{
-    char *w;
-    return next_word(cursor, &w) ? strtoll(w, NULL, 0) : dflt;
-}
 
 static int64_t ms_to_timeout(long long ms) { return ms < 0 ? FERRY_FOREVER : (int64_t)ms * 1000000; }
 
@@ -138,7 +90,7 @@ static int send_one(size_t size)
 
 static void cmd_subwait(char *args)
 {
-    int64_t timeout = ms_to_timeout(word_ll(&args, -1));
+    int64_t timeout = ms_to_timeout(ft_word_ll(&args, -1));
     uint64_t t0 = now_ns();
     int rc = ferry_sub_wait(sub, timeout);
     uint64_t t1 = now_ns();
@@ -148,26 +100,26 @@ static void cmd_subwait(char *args)
         size_t size = 0;
         int trc = ferry_sub_take(sub, &p, &size);
         if (trc != FERRY_OK) {
-            reply_err(trc, "take after ferry_sub_wait returned FERRY_OK");
+            ft_reply_err(trc, "take after ferry_sub_wait returned FERRY_OK");
             return;
         }
         ferry_sample_info info;
         uint64_t tag = 0;
         if (ferry_sub_sample_info(sub, p, &info) != FERRY_OK || !ft_payload_check(p, size, &tag, &seq) ||
             tag != info.publisher_id || seq != info.sequence) {
-            reply_err(PEER_ECORRUPT, "corrupt sample");
+            ft_reply_err(PEER_ECORRUPT, "corrupt sample");
             return;
         }
         ts = info.timestamp_ns;
         ferry_sub_release(sub, p);
     }
-    reply_ok("%d %llu %llu %llu %llu", rc, (unsigned long long)((t1 - t0) / 1000u), (unsigned long long)seq,
+    ft_reply_ok("%d %llu %llu %llu %llu", rc, (unsigned long long)((t1 - t0) / 1000u), (unsigned long long)seq,
              (unsigned long long)ts, (unsigned long long)t0);
 }
 
 static void cmd_listen(char *args)
 {
-    int64_t timeout = ms_to_timeout(word_ll(&args, -1));
+    int64_t timeout = ms_to_timeout(ft_word_ll(&args, -1));
     uint32_t ids[64];
     size_t n = 0;
     uint64_t t0 = now_ns();
@@ -178,13 +130,13 @@ static void cmd_listen(char *args)
     text[0] = '\0';
     for (size_t i = 0; i < n && off < sizeof text - 12; i++)
         off += (size_t)snprintf(text + off, sizeof text - off, " %u", (unsigned)ids[i]);
-    reply_ok("%d %llu %llu %zu%s", rc, (unsigned long long)((t1 - t0) / 1000u), (unsigned long long)t0, n, text);
+    ft_reply_ok("%d %llu %llu %zu%s", rc, (unsigned long long)((t1 - t0) / 1000u), (unsigned long long)t0, n, text);
 }
 
 static void cmd_echo_sub(char *args)
 {
-    long long n = word_ll(&args, 1);
-    int64_t timeout = ms_to_timeout(word_ll(&args, 2000));
+    long long n = ft_word_ll(&args, 1);
+    int64_t timeout = ms_to_timeout(ft_word_ll(&args, 2000));
     uint64_t longest = 0;
     for (long long i = 0; i < n; i++) {
         uint64_t t0 = now_ns();
@@ -193,7 +145,7 @@ static void cmd_echo_sub(char *args)
         if (dt > longest)
             longest = dt;
         if (rc != FERRY_OK) {
-            reply_err(rc, "echo_sub: ferry_sub_wait in round %lld of %lld (after %llu us)", i + 1, n,
+            ft_reply_err(rc, "echo_sub: ferry_sub_wait in round %lld of %lld (after %llu us)", i + 1, n,
                       (unsigned long long)(dt / 1000u));
             return;
         }
@@ -201,29 +153,29 @@ static void cmd_echo_sub(char *args)
         size_t size = 0;
         rc = ferry_sub_take(sub, &p, &size);
         if (rc != FERRY_OK) {
-            reply_err(rc, "echo_sub: take in round %lld after ferry_sub_wait returned FERRY_OK", i + 1);
+            ft_reply_err(rc, "echo_sub: take in round %lld after ferry_sub_wait returned FERRY_OK", i + 1);
             return;
         }
         uint64_t round = 0;
         if (size != sizeof round) {
-            reply_err(PEER_ECORRUPT, "echo_sub: sample of %zu bytes", size);
+            ft_reply_err(PEER_ECORRUPT, "echo_sub: sample of %zu bytes", size);
             return;
         }
         memcpy(&round, p, sizeof round);
         ferry_sub_release(sub, p);
         rc = ferry_pub_send_copy(pub, &round, sizeof round);
         if (rc != FERRY_OK) {
-            reply_err(rc, "echo_sub: send in round %lld", i + 1);
+            ft_reply_err(rc, "echo_sub: send in round %lld", i + 1);
             return;
         }
     }
-    reply_ok("%lld %llu", n, (unsigned long long)(longest / 1000u));
+    ft_reply_ok("%lld %llu", n, (unsigned long long)(longest / 1000u));
 }
 
 static void cmd_echo_ev(char *args)
 {
-    long long n = word_ll(&args, 1);
-    int64_t timeout = ms_to_timeout(word_ll(&args, 2000));
+    long long n = ft_word_ll(&args, 1);
+    int64_t timeout = ms_to_timeout(ft_word_ll(&args, 2000));
     uint64_t longest = 0;
     for (long long i = 0; i < n; i++) {
         uint32_t ids[8];
@@ -234,22 +186,22 @@ static void cmd_echo_ev(char *args)
         if (dt > longest)
             longest = dt;
         if (rc != FERRY_OK) {
-            reply_err(rc, "echo_ev: ferry_listener_wait in round %lld of %lld (after %llu us)", i + 1, n,
+            ft_reply_err(rc, "echo_ev: ferry_listener_wait in round %lld of %lld (after %llu us)", i + 1, n,
                       (unsigned long long)(dt / 1000u));
             return;
         }
         if (count != 1) {
-            reply_err(PEER_EPROTO, "echo_ev: round %lld collected %zu ids (first %u)", i + 1, count,
+            ft_reply_err(PEER_EPROTO, "echo_ev: round %lld collected %zu ids (first %u)", i + 1, count,
                       (unsigned)ids[0]);
             return;
         }
         rc = ferry_notifier_notify(notifier, ids[0]);
         if (rc != FERRY_OK) {
-            reply_err(rc, "echo_ev: notify in round %lld", i + 1);
+            ft_reply_err(rc, "echo_ev: notify in round %lld", i + 1);
             return;
         }
     }
-    reply_ok("%lld %llu", n, (unsigned long long)(longest / 1000u));
+    ft_reply_ok("%lld %llu", n, (unsigned long long)(longest / 1000u));
 }
 
 static void run(char *line);
@@ -263,123 +215,123 @@ static void run_cmd(char *cmd, char *cursor)
         ferry_node_opts_init(&opts);
         opts.domain = domain;
         char *name = "evpeer";
-        if (next_word(&cursor, &w))
+        if (ft_next_word(&cursor, &w))
             name = w;
         rc = ferry_node_open(&node, name, &opts);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_node_open");
+            ft_reply_err(rc, "ferry_node_open");
         else
-            reply_ok("%ld", (long)getpid());
+            ft_reply_ok("%ld", (long)getpid());
     } else if (strcmp(cmd, "pub") == 0 || strcmp(cmd, "sub") == 0) {
         char *service;
-        if (!next_word(&cursor, &service)) {
-            reply_err(PEER_EUSAGE, "service missing");
+        if (!ft_next_word(&cursor, &service)) {
+            ft_reply_err(PEER_EUSAGE, "service missing");
             return;
         }
         ferry_pubsub_opts opts;
         ferry_pubsub_opts_init(&opts);
         char err[256];
-        while (next_word(&cursor, &w)) {
+        while (ft_next_word(&cursor, &w)) {
             if (ft_opts_parse_word(&opts, w, err, sizeof err) != 0) {
-                reply_err(PEER_EUSAGE, "%s", err);
+                ft_reply_err(PEER_EUSAGE, "%s", err);
                 return;
             }
         }
         if (cmd[0] == 'p') {
             rc = ferry_pub_open(&pub, node, service, &opts);
             if (rc != FERRY_OK)
-                reply_err(rc, "ferry_pub_open");
+                ft_reply_err(rc, "ferry_pub_open");
             else
-                reply_ok("%llu", (unsigned long long)ferry_pub_id(pub));
+                ft_reply_ok("%llu", (unsigned long long)ferry_pub_id(pub));
         } else {
             rc = ferry_sub_open(&sub, node, service, &opts);
             if (rc != FERRY_OK)
-                reply_err(rc, "ferry_sub_open");
+                ft_reply_err(rc, "ferry_sub_open");
             else
-                reply_ok(NULL);
+                ft_reply_ok(NULL);
         }
     } else if (strcmp(cmd, "notifier") == 0 || strcmp(cmd, "listener") == 0) {
         char *service;
-        if (!next_word(&cursor, &service)) {
-            reply_err(PEER_EUSAGE, "service missing");
+        if (!ft_next_word(&cursor, &service)) {
+            ft_reply_err(PEER_EUSAGE, "service missing");
             return;
         }
         ferry_event_opts opts;
         ferry_event_opts_init(&opts);
-        opts.max_event_id = (uint32_t)word_ll(&cursor, opts.max_event_id);
+        opts.max_event_id = (uint32_t)ft_word_ll(&cursor, opts.max_event_id);
         if (cmd[0] == 'n')
             rc = ferry_notifier_open(&notifier, node, service, &opts);
         else
             rc = ferry_listener_open(&listener, node, service, &opts);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_%s_open", cmd);
+            ft_reply_err(rc, "ferry_%s_open", cmd);
         else
-            reply_ok(NULL);
+            ft_reply_ok(NULL);
     } else if (strcmp(cmd, "waitopts") == 0) {
         ferry_wait_opts wo;
         ferry_wait_opts_init(&wo);
-        wo.spin_ns = (int64_t)word_ll(&cursor, wo.spin_ns);
-        wo.liveness_ns = (int64_t)word_ll(&cursor, wo.liveness_ns);
+        wo.spin_ns = (int64_t)ft_word_ll(&cursor, wo.spin_ns);
+        wo.liveness_ns = (int64_t)ft_word_ll(&cursor, wo.liveness_ns);
         rc = FERRY_OK;
         if (sub)
             rc = ferry_sub_set_wait_opts(sub, &wo);
         if (rc == FERRY_OK && listener)
             rc = ferry_listener_set_wait_opts(listener, &wo);
         if (rc != FERRY_OK)
-            reply_err(rc, "set_wait_opts");
+            ft_reply_err(rc, "set_wait_opts");
         else
-            reply_ok(NULL);
+            ft_reply_ok(NULL);
     } else if (strcmp(cmd, "subfd") == 0 || strcmp(cmd, "listenerfd") == 0) {
         int fd = cmd[0] == 's' ? ferry_sub_fd(sub) : ferry_listener_fd(listener);
         if (fd < 0)
-            reply_err(fd, "%s", cmd);
+            ft_reply_err(fd, "%s", cmd);
         else
-            reply_ok("%d", fd);
+            ft_reply_ok("%d", fd);
     } else if (strcmp(cmd, "send") == 0) {
-        long long count = word_ll(&cursor, 1);
-        size_t size = (size_t)word_ll(&cursor, 64);
+        long long count = ft_word_ll(&cursor, 1);
+        size_t size = (size_t)ft_word_ll(&cursor, 64);
         for (long long i = 0; i < count; i++) {
             rc = send_one(size);
             if (rc != FERRY_OK) {
-                reply_err(rc, "send %lld of %lld", i + 1, count);
+                ft_reply_err(rc, "send %lld of %lld", i + 1, count);
                 return;
             }
         }
-        reply_ok("%llu", (unsigned long long)pub_seq);
+        ft_reply_ok("%llu", (unsigned long long)pub_seq);
     } else if (strcmp(cmd, "update") == 0) {
         rc = ferry_pub_update(pub);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_pub_update");
+            ft_reply_err(rc, "ferry_pub_update");
         else
-            reply_ok(NULL);
+            ft_reply_ok(NULL);
     } else if (strcmp(cmd, "subwait") == 0) {
         cmd_subwait(cursor);
     } else if (strcmp(cmd, "notify") == 0) {
-        uint32_t id = (uint32_t)word_ll(&cursor, 0);
-        long long count = word_ll(&cursor, 1);
+        uint32_t id = (uint32_t)ft_word_ll(&cursor, 0);
+        long long count = ft_word_ll(&cursor, 1);
         for (long long i = 0; i < count; i++) {
             rc = ferry_notifier_notify(notifier, id);
             if (rc != FERRY_OK) {
-                reply_err(rc, "ferry_notifier_notify(%u)", (unsigned)id);
+                ft_reply_err(rc, "ferry_notifier_notify(%u)", (unsigned)id);
                 return;
             }
         }
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "notifyfor") == 0) {
-        long long ms = word_ll(&cursor, 100);
-        uint32_t id = (uint32_t)word_ll(&cursor, 0);
-        reply_ok(NULL);
+        long long ms = ft_word_ll(&cursor, 100);
+        uint32_t id = (uint32_t)ft_word_ll(&cursor, 0);
+        ft_reply_ok(NULL);
         uint64_t end = now_ns() + (uint64_t)ms * 1000000u;
         unsigned long long count = 0;
         while (now_ns() < end) {
             rc = ferry_notifier_notify(notifier, id);
             if (rc != FERRY_OK) {
-                reply_err(rc, "notifyfor: ferry_notifier_notify(%u)", (unsigned)id);
+                ft_reply_err(rc, "notifyfor: ferry_notifier_notify(%u)", (unsigned)id);
                 return;
             }
             count++;
         }
-        reply_ok("%llu", count);
+        ft_reply_ok("%llu", count);
     } else if (strcmp(cmd, "listen") == 0) {
         cmd_listen(cursor);
     } else if (strcmp(cmd, "echo_sub") == 0) {
@@ -387,65 +339,65 @@ static void run_cmd(char *cmd, char *cursor)
     } else if (strcmp(cmd, "echo_ev") == 0) {
         cmd_echo_ev(cursor);
     } else if (strcmp(cmd, "signal") == 0) {
-        pid_t pid = (pid_t)word_ll(&cursor, 0);
-        long long ms = word_ll(&cursor, 100);
-        long long every_us = word_ll(&cursor, 5000);
+        pid_t pid = (pid_t)ft_word_ll(&cursor, 0);
+        long long ms = ft_word_ll(&cursor, 100);
+        long long every_us = ft_word_ll(&cursor, 5000);
         if (pid <= 1) {
-            reply_err(PEER_EUSAGE, "signal: bad pid");
+            ft_reply_err(PEER_EUSAGE, "signal: bad pid");
             return;
         }
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
         uint64_t end = now_ns() + (uint64_t)ms * 1000000u;
         unsigned long long sent = 0;
         while (now_ns() < end) {
             if (kill(pid, SIGUSR1) != 0) {
-                reply_err(PEER_EUSAGE, "signal: kill: %s", strerror(errno));
+                ft_reply_err(PEER_EUSAGE, "signal: kill: %s", strerror(errno));
                 return;
             }
             sent++;
             struct timespec ts = {(time_t)(every_us / 1000000), (long)(every_us % 1000000) * 1000L};
             nanosleep(&ts, NULL);
         }
-        reply_ok("%llu", sent);
+        ft_reply_ok("%llu", sent);
     } else if (strcmp(cmd, "after") == 0) {
-        long long ms = word_ll(&cursor, 0);
-        reply_ok(NULL);
+        long long ms = ft_word_ll(&cursor, 0);
+        ft_reply_ok(NULL);
         sleep_ms(ms);
         run(cursor);
     } else if (strcmp(cmd, "close_sub") == 0) {
         ferry_sub_close(sub);
         sub = NULL;
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "close_pub") == 0) {
         ferry_pub_close(pub);
         pub = NULL;
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "close_notifier") == 0) {
         ferry_notifier_close(notifier);
         notifier = NULL;
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "close_listener") == 0) {
         ferry_listener_close(listener);
         listener = NULL;
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "die") == 0) {
-        long long ms = word_ll(&cursor, 0);
-        reply_ok(NULL);
+        long long ms = ft_word_ll(&cursor, 0);
+        ft_reply_ok(NULL);
         sleep_ms(ms);
         raise(SIGKILL);
     } else if (strcmp(cmd, "exit") == 0) {
         ferry_node_close(node);
         exit(0);
     } else {
-        reply_err(PEER_EUSAGE, "unknown command '%s'", cmd);
+        ft_reply_err(PEER_EUSAGE, "unknown command '%s'", cmd);
     }
 }
 
 static void run(char *line)
 {
     char *cursor = line, *cmd;
-    if (!next_word(&cursor, &cmd)) {
-        reply_err(PEER_EUSAGE, "empty command");
+    if (!ft_next_word(&cursor, &cmd)) {
+        ft_reply_err(PEER_EUSAGE, "empty command");
         return;
     }
     run_cmd(cmd, cursor);

@@ -32,6 +32,7 @@
  */
 #include <ferry/ferry.h>
 
+#include "peer_side.h"
 #include "ferry_test.h"
 #include "payload.h"
 
@@ -71,49 +72,12 @@ static int list_node(const ferry_node_info *info, void *user)
     return 0;
 }
 
-static void reply_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void reply_ok(const char *fmt, ...)
-{
-    fputs("ok", stdout);
-    if (fmt && *fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputc(' ', stdout);
-        vfprintf(stdout, fmt, ap);
-        va_end(ap);
-    }
-    fputc('\n', stdout);
-    fflush(stdout);
-}
-
-static void reply_err(int code, const char *what)
-{
-    printf("err %d %s: %s\n", code, what, code > -100 ? ferry_last_error_message() : "");
-    fflush(stdout);
-}
-
-static int next_word(char **cursor, char **word)
-{
-    char *s = *cursor;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (*s == '\0')
-        return 0;
-    *word = s;
-    while (*s && *s != ' ' && *s != '\t')
-        s++;
-    if (*s)
-        *s++ = '\0';
-    *cursor = s;
-    return 1;
-}
-
 static int parse_opts(char *cursor, ferry_pubsub_opts *opts)
 {
     ferry_pubsub_opts_init(opts);
     char *w;
     char err[256];
-    while (next_word(&cursor, &w)) {
+    while (ft_next_word(&cursor, &w)) {
         if (ft_opts_parse_word(opts, w, err, sizeof err) != 0) {
             printf("err %d %s\n", PEER_EUSAGE, err);
             fflush(stdout);
@@ -168,9 +132,9 @@ static void cmd_take(char *args, int keep)
 {
     char *w;
     unsigned count = 1, ms = FT_WAIT_MS;
-    if (next_word(&args, &w))
+    if (ft_next_word(&args, &w))
         count = (unsigned)strtoul(w, NULL, 0);
-    if (next_word(&args, &w))
+    if (ft_next_word(&args, &w))
         ms = (unsigned)strtoul(w, NULL, 0);
     uint64_t first = 0, last = 0;
     for (unsigned i = 0; i < count; i++) {
@@ -180,7 +144,7 @@ static void cmd_take(char *args, int keep)
         if (rc != FERRY_OK) {
             char what[64];
             snprintf(what, sizeof what, "take %u of %u", i + 1, count);
-            reply_err(rc, what);
+            ft_reply_err(rc, "%s", what);
             return;
         }
         if (i == 0)
@@ -191,14 +155,14 @@ static void cmd_take(char *args, int keep)
         else
             ferry_sub_release(sub, p);
     }
-    reply_ok("%u %llu %llu", count, (unsigned long long)first, (unsigned long long)last);
+    ft_reply_ok("%u %llu %llu", count, (unsigned long long)first, (unsigned long long)last);
 }
 
 static void run(char *line)
 {
     char *cursor = line, *cmd;
-    if (!next_word(&cursor, &cmd)) {
-        reply_err(PEER_EUSAGE, "empty command");
+    if (!ft_next_word(&cursor, &cmd)) {
+        ft_reply_err(PEER_EUSAGE, "empty command");
         return;
     }
     char *w;
@@ -208,9 +172,9 @@ static void run(char *line)
         ferry_node_opts_init(&opts);
         opts.domain = domain;
         char *name = "peer";
-        if (next_word(&cursor, &w))
+        if (ft_next_word(&cursor, &w))
             name = w;
-        while (next_word(&cursor, &w)) {
+        while (ft_next_word(&cursor, &w)) {
             if (strncmp(w, "mode=", 5) == 0)
                 opts.mode = (unsigned)strtoul(w + 5, NULL, 8);
             else if (strncmp(w, "group=", 6) == 0)
@@ -218,14 +182,14 @@ static void run(char *line)
         }
         rc = ferry_node_open(&node, name, &opts);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_node_open");
+            ft_reply_err(rc, "ferry_node_open");
         else
-            reply_ok("%llu %ld", (unsigned long long)ferry_node_id(node), (long)getpid());
+            ft_reply_ok("%llu %ld", (unsigned long long)ferry_node_id(node), (long)getpid());
     } else if (strcmp(cmd, "pub") == 0 || strcmp(cmd, "sub") == 0) {
         char *service;
         ferry_pubsub_opts opts;
-        if (!next_word(&cursor, &service)) {
-            reply_err(PEER_EUSAGE, "service missing");
+        if (!ft_next_word(&cursor, &service)) {
+            ft_reply_err(PEER_EUSAGE, "service missing");
             return;
         }
         if (parse_opts(cursor, &opts) != 0)
@@ -233,49 +197,49 @@ static void run(char *line)
         if (cmd[0] == 'p') {
             rc = ferry_pub_open(&pub, node, service, &opts);
             if (rc != FERRY_OK)
-                reply_err(rc, "ferry_pub_open");
+                ft_reply_err(rc, "ferry_pub_open");
             else
-                reply_ok("%llu", (unsigned long long)ferry_pub_id(pub));
+                ft_reply_ok("%llu", (unsigned long long)ferry_pub_id(pub));
         } else {
             rc = ferry_sub_open(&sub, node, service, &opts);
             if (rc != FERRY_OK)
-                reply_err(rc, "ferry_sub_open");
+                ft_reply_err(rc, "ferry_sub_open");
             else
-                reply_ok(NULL);
+                ft_reply_ok(NULL);
         }
     } else if (strcmp(cmd, "send") == 0) {
         unsigned count = 1;
         size_t size = 64;
-        if (next_word(&cursor, &w))
+        if (ft_next_word(&cursor, &w))
             count = (unsigned)strtoul(w, NULL, 0);
-        if (next_word(&cursor, &w))
+        if (ft_next_word(&cursor, &w))
             size = (size_t)strtoul(w, NULL, 0);
         for (unsigned i = 0; i < count; i++) {
             rc = send_one(size);
             if (rc != FERRY_OK) {
-                reply_err(rc, "send");
+                ft_reply_err(rc, "send");
                 return;
             }
         }
-        reply_ok("%llu", (unsigned long long)pub_seq);
+        ft_reply_ok("%llu", (unsigned long long)pub_seq);
     } else if (strcmp(cmd, "sendloop") == 0) {
         size_t max = 256;
-        if (next_word(&cursor, &w))
+        if (ft_next_word(&cursor, &w))
             max = (size_t)strtoul(w, NULL, 0);
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
         for (;;) {
             rc = send_one(ft_payload_size(pub_seq + 1, FT_PAYLOAD_MIN, max));
             if (rc != FERRY_OK) {
-                reply_err(rc, "sendloop");
+                ft_reply_err(rc, "sendloop");
                 return;
             }
         }
     } else if (strcmp(cmd, "update") == 0) {
         rc = ferry_pub_update(pub);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_pub_update");
+            ft_reply_err(rc, "ferry_pub_update");
         else
-            reply_ok(NULL);
+            ft_reply_ok(NULL);
     } else if (strcmp(cmd, "take") == 0) {
         cmd_take(cursor, 1);
     } else if (strcmp(cmd, "recv") == 0) {
@@ -284,27 +248,27 @@ static void run(char *line)
         for (int i = 0; i < n_kept; i++)
             ferry_sub_release(sub, kept[i]);
         n_kept = 0;
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "substats") == 0) {
         ferry_sub_stats st;
         rc = ferry_sub_stats_get(sub, &st);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_sub_stats_get");
+            ft_reply_err(rc, "ferry_sub_stats_get");
         else
-            reply_ok("%llu %llu %u %u", (unsigned long long)st.received, (unsigned long long)st.lost,
+            ft_reply_ok("%llu %llu %u %u", (unsigned long long)st.received, (unsigned long long)st.lost,
                      (unsigned)st.publishers, (unsigned)st.borrowed);
     } else if (strcmp(cmd, "pubstats") == 0) {
         ferry_pub_stats st;
         rc = ferry_pub_stats_get(pub, &st);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_pub_stats_get");
+            ft_reply_err(rc, "ferry_pub_stats_get");
         else
-            reply_ok("%llu %u %u", (unsigned long long)st.sent, (unsigned)st.subscribers,
+            ft_reply_ok("%llu %u %u", (unsigned long long)st.sent, (unsigned)st.subscribers,
                      (unsigned)st.loans);
     } else if (strcmp(cmd, "drop") == 0) {
         char *u, *g;
-        if (!next_word(&cursor, &u) || !next_word(&cursor, &g)) {
-            reply_err(PEER_EUSAGE, "drop <uid> <gid>");
+        if (!ft_next_word(&cursor, &u) || !ft_next_word(&cursor, &g)) {
+            ft_reply_err(PEER_EUSAGE, "drop <uid> <gid>");
             return;
         }
         gid_t gid = (gid_t)strtoul(g, NULL, 10);
@@ -314,35 +278,35 @@ static void run(char *line)
             fflush(stdout);
             return;
         }
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "cleanup") == 0) {
         unsigned removed = 0;
         rc = ferry_cleanup(domain, &removed);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_cleanup");
+            ft_reply_err(rc, "ferry_cleanup");
         else
-            reply_ok("%u", removed);
+            ft_reply_ok("%u", removed);
     } else if (strcmp(cmd, "nodes") == 0) {
         struct node_listing l;
         memset(&l, 0, sizeof l);
         rc = ferry_node_list(domain, list_node, &l);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_node_list");
+            ft_reply_err(rc, "ferry_node_list");
         else
-            reply_ok("%d%s", l.count, l.text);
+            ft_reply_ok("%d%s", l.count, l.text);
     } else if (strcmp(cmd, "scribble") == 0) {
         const void *p = NULL;
         rc = ft_take_wait(sub, &p, NULL, FT_WAIT_MS);
         if (rc != FERRY_OK) {
-            reply_err(rc, "scribble: take");
+            ft_reply_err(rc, "scribble: take");
             return;
         }
         volatile unsigned char *target = (volatile unsigned char *)(uintptr_t)p;
         target[0] = (unsigned char)(target[0] ^ 0xff);
-        reply_ok("survived");
+        ft_reply_ok("survived");
     } else if (strcmp(cmd, "fork_child") == 0) {
         unsigned ms = 1000;
-        if (next_word(&cursor, &w))
+        if (ft_next_word(&cursor, &w))
             ms = (unsigned)strtoul(w, NULL, 0);
         fflush(stdout);
         pid_t child = fork();
@@ -357,12 +321,12 @@ static void run(char *line)
             sleep_ms(ms);
             _exit(0);
         }
-        reply_ok("%ld", (long)child);
+        ft_reply_ok("%ld", (long)child);
     } else if (strcmp(cmd, "die") == 0) {
         unsigned ms = 0;
-        if (next_word(&cursor, &w))
+        if (ft_next_word(&cursor, &w))
             ms = (unsigned)strtoul(w, NULL, 0);
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
         sleep_ms(ms);
         raise(SIGKILL);
     } else if (strcmp(cmd, "close") == 0) {
@@ -371,12 +335,12 @@ static void run(char *line)
         pub = NULL;
         sub = NULL;
         n_kept = 0;
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "exit") == 0) {
         ferry_node_close(node);
         exit(0);
     } else {
-        reply_err(PEER_EUSAGE, "unknown command");
+        ft_reply_err(PEER_EUSAGE, "unknown command");
     }
 }
 

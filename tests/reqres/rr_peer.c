@@ -24,6 +24,7 @@
  *   close_server | close_client         -> ok
  *   exit                                close the node and exit 0
  */
+#include "peer_side.h"
 #include "rr_proto.h"
 
 #include <errno.h>
@@ -91,55 +92,6 @@ static int read_line(char *line, size_t size)
 
 /* ---- replies ------------------------------------------------------------------------ */
 
-static void reply_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void reply_ok(const char *fmt, ...)
-{
-    fputs("ok", stdout);
-    if (fmt && *fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputc(' ', stdout);
-        vfprintf(stdout, fmt, ap);
-        va_end(ap);
-    }
-    fputc('\n', stdout);
-    fflush(stdout);
-}
-
-static void reply_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reply_err(int code, const char *fmt, ...)
-{
-    char what[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    printf("err %d %s: %s\n", code, what, code > -100 ? ferry_last_error_message() : "");
-    fflush(stdout);
-}
-
-static int next_word(char **cursor, char **word)
-{
-    char *s = *cursor;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (*s == '\0')
-        return 0;
-    *word = s;
-    while (*s && *s != ' ' && *s != '\t')
-        s++;
-    if (*s)
-        *s++ = '\0';
-    *cursor = s;
-    return 1;
-}
-
-static long long word_ll(char **cursor, long long dflt)
-{
-    char *w;
-    return next_word(cursor, &w) ? strtoll(w, NULL, 0) : dflt;
-}
-
 static void format_tags(char *out, size_t size, const uint64_t *tags, const uint64_t *counts)
 {
     size_t off = 0;
@@ -161,18 +113,18 @@ static void cmd_open(const char *cmd, char *cursor)
 {
     char *service, *w;
     if (!node) {
-        reply_err(RR_EUSAGE, "no node");
+        ft_reply_err(RR_EUSAGE, "no node");
         return;
     }
-    if (!next_word(&cursor, &service)) {
-        reply_err(RR_EUSAGE, "service missing");
+    if (!ft_next_word(&cursor, &service)) {
+        ft_reply_err(RR_EUSAGE, "service missing");
         return;
     }
     ferry_reqres_opts opts;
     rr_opts_default(&opts);
-    while (next_word(&cursor, &w)) {
+    while (ft_next_word(&cursor, &w)) {
         if (rr_opts_parse_word(&opts, w) != 0) {
-            reply_err(RR_EUSAGE, "bad option '%s'", w);
+            ft_reply_err(RR_EUSAGE, "bad option '%s'", w);
             return;
         }
     }
@@ -182,19 +134,19 @@ static void cmd_open(const char *cmd, char *cursor)
     else
         rc = ferry_client_open(&client, node, service, &opts);
     if (rc)
-        reply_err(rc, "%s open", cmd);
+        ft_reply_err(rc, "%s open", cmd);
     else
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
 }
 
 static void cmd_serve(char *cursor)
 {
-    uint64_t tag = (uint64_t)word_ll(&cursor, 1);
+    uint64_t tag = (uint64_t)ft_word_ll(&cursor, 1);
     if (!server) {
-        reply_err(RR_EUSAGE, "no server");
+        ft_reply_err(RR_EUSAGE, "no server");
         return;
     }
-    reply_ok(NULL);
+    ft_reply_ok(NULL);
     static struct rr_server_stats st;
     memset(&st, 0, sizeof st);
     int failed = 0;
@@ -222,16 +174,16 @@ static void cmd_serve(char *cursor)
             failed = rc;
     }
     if (strcmp(line, "stop") != 0) {
-        reply_err(RR_EUSAGE, "serving: '%s' is not stop", line);
+        ft_reply_err(RR_EUSAGE, "serving: '%s' is not stop", line);
         return;
     }
     char tags[400];
     format_tags(tags, sizeof tags, st.tags, st.counts);
     if (failed) {
-        reply_err(failed, "serving failed after %llu calls: %s", (unsigned long long)st.served, st.problem);
+        ft_reply_err(failed, "serving failed after %llu calls: %s", (unsigned long long)st.served, st.problem);
         return;
     }
-    reply_ok("served=%llu responses=%llu eagain=%llu disc=%llu bad=%llu held=%u clients=%s%s%s",
+    ft_reply_ok("served=%llu responses=%llu eagain=%llu disc=%llu bad=%llu held=%u clients=%s%s%s",
              (unsigned long long)st.served, (unsigned long long)st.responses, (unsigned long long)st.eagain,
              (unsigned long long)st.disconnected, (unsigned long long)st.bad, st.nheld, tags,
              st.problem[0] ? " problem: " : "", st.problem);
@@ -239,9 +191,9 @@ static void cmd_serve(char *cursor)
 
 static void cmd_hold(char *cursor)
 {
-    long long n = word_ll(&cursor, 1), ms = word_ll(&cursor, 5000);
+    long long n = ft_word_ll(&cursor, 1), ms = ft_word_ll(&cursor, 5000);
     if (!server) {
-        reply_err(RR_EUSAGE, "no server");
+        ft_reply_err(RR_EUSAGE, "no server");
         return;
     }
     uint64_t deadline = rr_now_ns() + (uint64_t)ms * 1000000u;
@@ -253,29 +205,29 @@ static void cmd_hold(char *cursor)
         int rc = ferry_server_take(server, &call, &p, &size);
         if (rc == FERRY_EAGAIN) {
             if (rr_now_ns() > deadline) {
-                reply_err(FERRY_ETIMEDOUT, "hold: %lld of %lld requests within %lld ms", got, n, ms);
+                ft_reply_err(FERRY_ETIMEDOUT, "hold: %lld of %lld requests within %lld ms", got, n, ms);
                 return;
             }
             ferry_server_wait(server, 10000000);
             continue;
         }
         if (rc) {
-            reply_err(rc, "hold: ferry_server_take");
+            ft_reply_err(rc, "hold: ferry_server_take");
             return;
         }
         got++;
     }
-    reply_ok("%lld", got);
+    ft_reply_ok("%lld", got);
 }
 
 static void cmd_calls(char *cursor)
 {
-    unsigned n = (unsigned)word_ll(&cursor, 10);
-    uint64_t tag = (uint64_t)word_ll(&cursor, 1);
-    uint32_t parts = (uint32_t)word_ll(&cursor, 0), mode = (uint32_t)word_ll(&cursor, RR_END_LAST);
-    unsigned window = (unsigned)word_ll(&cursor, 4), ms = (unsigned)word_ll(&cursor, 10000);
+    unsigned n = (unsigned)ft_word_ll(&cursor, 10);
+    uint64_t tag = (uint64_t)ft_word_ll(&cursor, 1);
+    uint32_t parts = (uint32_t)ft_word_ll(&cursor, 0), mode = (uint32_t)ft_word_ll(&cursor, RR_END_LAST);
+    unsigned window = (unsigned)ft_word_ll(&cursor, 4), ms = (unsigned)ft_word_ll(&cursor, 10000);
     if (!client) {
-        reply_err(RR_EUSAGE, "no client");
+        ft_reply_err(RR_EUSAGE, "no client");
         return;
     }
     struct rr_call_stats st;
@@ -289,17 +241,17 @@ static void cmd_calls(char *cursor)
     }
     char servers[400];
     format_tags(servers, sizeof servers, st.servers, st.counts);
-    reply_ok("calls=%llu responses=%llu servers=%s", (unsigned long long)st.calls,
+    ft_reply_ok("calls=%llu responses=%llu servers=%s", (unsigned long long)st.calls,
              (unsigned long long)st.responses, servers);
 }
 
 static void cmd_send(char *cursor)
 {
-    long long n = word_ll(&cursor, 1);
-    uint64_t tag = (uint64_t)word_ll(&cursor, 1);
-    uint32_t mode = (uint32_t)word_ll(&cursor, RR_END_LAST);
+    long long n = ft_word_ll(&cursor, 1);
+    uint64_t tag = (uint64_t)ft_word_ll(&cursor, 1);
+    uint32_t mode = (uint32_t)ft_word_ll(&cursor, RR_END_LAST);
     if (!client) {
-        reply_err(RR_EUSAGE, "no client");
+        ft_reply_err(RR_EUSAGE, "no client");
         return;
     }
     uint64_t first = 0, id = 0;
@@ -308,29 +260,29 @@ static void cmd_send(char *cursor)
         void *p;
         int rc = ferry_client_loan(client, rr_req_size(seq), &p);
         if (rc) {
-            reply_err(rc, "send: loan %lld", i);
+            ft_reply_err(rc, "send: loan %lld", i);
             return;
         }
         rr_req_fill(p, tag, seq, seq, 0, mode);
         if ((rc = ferry_client_send(client, p, &id)) != FERRY_OK) {
-            reply_err(rc, "send: request %lld", i);
+            ft_reply_err(rc, "send: request %lld", i);
             return;
         }
         if (!first)
             first = id;
     }
-    reply_ok("%llu %llu", (unsigned long long)first, (unsigned long long)id);
+    ft_reply_ok("%llu %llu", (unsigned long long)first, (unsigned long long)id);
 }
 
 static void run(char *line)
 {
     char *cursor = line, *cmd;
-    if (!next_word(&cursor, &cmd))
+    if (!ft_next_word(&cursor, &cmd))
         return;
     if (strcmp(cmd, "node") == 0) {
         char *name;
-        if (node || !next_word(&cursor, &name)) {
-            reply_err(RR_EUSAGE, "node: name missing or node open");
+        if (node || !ft_next_word(&cursor, &name)) {
+            ft_reply_err(RR_EUSAGE, "node: name missing or node open");
             return;
         }
         ferry_node_opts o;
@@ -338,9 +290,9 @@ static void run(char *line)
         o.domain = domain;
         int rc = ferry_node_open(&node, name, &o);
         if (rc)
-            reply_err(rc, "ferry_node_open");
+            ft_reply_err(rc, "ferry_node_open");
         else
-            reply_ok("%ld", (long)getpid());
+            ft_reply_ok("%ld", (long)getpid());
     } else if (strcmp(cmd, "server") == 0 || strcmp(cmd, "client") == 0) {
         cmd_open(cmd, cursor);
     } else if (strcmp(cmd, "serve") == 0) {
@@ -352,30 +304,30 @@ static void run(char *line)
     } else if (strcmp(cmd, "send") == 0) {
         cmd_send(cursor);
     } else if (strcmp(cmd, "wait_server") == 0) {
-        long long ms = word_ll(&cursor, 1000);
+        long long ms = ft_word_ll(&cursor, 1000);
         uint64_t t0 = rr_now_ns();
         int rc = client ? ferry_client_wait_server(client, ms * 1000000) : RR_EUSAGE;
         if (rc)
-            reply_err(rc, "wait_server");
+            ft_reply_err(rc, "wait_server");
         else
-            reply_ok("%llu", (unsigned long long)((rr_now_ns() - t0) / 1000000u));
+            ft_reply_ok("%llu", (unsigned long long)((rr_now_ns() - t0) / 1000000u));
     } else if (strcmp(cmd, "sleep") == 0) {
-        long long ms = word_ll(&cursor, 100);
+        long long ms = ft_word_ll(&cursor, 100);
         rr_sleep_us((unsigned)(ms * 1000));
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "close_server") == 0) {
         ferry_server_close(server);
         server = NULL;
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "close_client") == 0) {
         ferry_client_close(client);
         client = NULL;
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "exit") == 0) {
         ferry_node_close(node);
         exit(0);
     } else {
-        reply_err(RR_EUSAGE, "unknown command '%s'", cmd);
+        ft_reply_err(RR_EUSAGE, "unknown command '%s'", cmd);
     }
 }
 

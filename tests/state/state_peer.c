@@ -32,6 +32,7 @@
  */
 #include <ferry/ferry.h>
 
+#include "peer_side.h"
 #include "ferry_test.h"
 #include "st_value.h"
 
@@ -55,55 +56,6 @@ static size_t held_size;
 static uint64_t held_version;
 static unsigned char *held_copy;
 
-static void reply_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void reply_ok(const char *fmt, ...)
-{
-    fputs("ok", stdout);
-    if (fmt && *fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputc(' ', stdout);
-        vfprintf(stdout, fmt, ap);
-        va_end(ap);
-    }
-    fputc('\n', stdout);
-    fflush(stdout);
-}
-
-static void reply_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reply_err(int code, const char *fmt, ...)
-{
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    printf("err %d %s: %s\n", code, what, code > -100 ? ferry_last_error_message() : "");
-    fflush(stdout);
-}
-
-static int next_word(char **cursor, char **word)
-{
-    char *s = *cursor;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (*s == '\0')
-        return 0;
-    *word = s;
-    while (*s && *s != ' ' && *s != '\t')
-        s++;
-    if (*s)
-        *s++ = '\0';
-    *cursor = s;
-    return 1;
-}
-
-static long long word_ll(char **cursor, long long dflt)
-{
-    char *w;
-    return next_word(cursor, &w) ? strtoll(w, NULL, 0) : dflt;
-}
-
 static void sleep_ms(long long ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -114,15 +66,15 @@ static void sleep_ms(long long ms)
 static void cmd_open(const char *cmd, char *cursor)
 {
     char *service, *w;
-    if (!next_word(&cursor, &service)) {
-        reply_err(ST_EUSAGE, "service missing");
+    if (!ft_next_word(&cursor, &service)) {
+        ft_reply_err(ST_EUSAGE, "service missing");
         return;
     }
     ferry_state_opts opts;
     ferry_state_opts_init(&opts);
-    while (next_word(&cursor, &w)) {
+    while (ft_next_word(&cursor, &w)) {
         if (st_opts_parse_word(&opts, w) != 0) {
-            reply_err(ST_EUSAGE, "bad option '%s'", w);
+            ft_reply_err(ST_EUSAGE, "bad option '%s'", w);
             return;
         }
     }
@@ -130,23 +82,23 @@ static void cmd_open(const char *cmd, char *cursor)
     if (strcmp(cmd, "writer") == 0) {
         rc = st_writer_open(&writer, node, service, &opts);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_state_writer_open");
+            ft_reply_err(rc, "ferry_state_writer_open");
         else
-            reply_ok("%llu", (unsigned long long)writer.version);
+            ft_reply_ok("%llu", (unsigned long long)writer.version);
     } else {
         rc = ferry_state_reader_open(&reader, node, service, &opts);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_state_reader_open");
+            ft_reply_err(rc, "ferry_state_reader_open");
         else
-            reply_ok(NULL);
+            ft_reply_ok(NULL);
     }
 }
 
 static void cmd_readfor(char *cursor)
 {
-    long long ms = word_ll(&cursor, 1000);
-    size_t min = (size_t)word_ll(&cursor, ST_VALUE_MIN);
-    size_t max = (size_t)word_ll(&cursor, 0);
+    long long ms = ft_word_ll(&cursor, 1000);
+    size_t min = (size_t)ft_word_ll(&cursor, ST_VALUE_MIN);
+    size_t max = (size_t)ft_word_ll(&cursor, 0);
     uint64_t end = ft_now_ns() + (uint64_t)ms * 1000000u;
     unsigned long long reads = 0, torn = 0, backwards = 0, badsize = 0, distinct = 0;
     uint64_t first = 0, last = 0;
@@ -159,7 +111,7 @@ static void cmd_readfor(char *cursor)
         if (rc == FERRY_EAGAIN)
             continue;
         if (rc != FERRY_OK) {
-            reply_err(rc, "readfor: ferry_state_read_begin after %llu reads", reads);
+            ft_reply_err(rc, "readfor: ferry_state_read_begin after %llu reads", reads);
             return;
         }
         char why[256];
@@ -167,7 +119,7 @@ static void cmd_readfor(char *cursor)
         int size_ok = max == 0 || size == st_value_size(v, min, max);
         ferry_state_read_end(reader);
         if (ferry_last_error() != FERRY_OK) {
-            reply_err(ferry_last_error(), "readfor: ferry_state_read_end");
+            ft_reply_err(ferry_last_error(), "readfor: ferry_state_read_end");
             return;
         }
         reads++;
@@ -193,58 +145,58 @@ static void cmd_readfor(char *cursor)
             first = v;
         last = v;
     }
-    reply_ok("%llu %llu %llu %llu %llu %llu %llu%s%s", reads, torn, backwards, badsize, distinct,
+    ft_reply_ok("%llu %llu %llu %llu %llu %llu %llu%s%s", reads, torn, backwards, badsize, distinct,
              (unsigned long long)first, (unsigned long long)last, problem[0] ? " " : "", problem);
 }
 
 static void cmd_hold(char *cursor)
 {
-    size_t min = (size_t)word_ll(&cursor, ST_VALUE_MIN);
-    size_t max = (size_t)word_ll(&cursor, 0);
+    size_t min = (size_t)ft_word_ll(&cursor, ST_VALUE_MIN);
+    size_t max = (size_t)ft_word_ll(&cursor, 0);
     size_t size = 0;
     uint64_t v = 0;
     int rc = ferry_state_read_begin(reader, &held, &size, &v);
     if (rc != FERRY_OK) {
-        reply_err(rc, "hold: ferry_state_read_begin");
+        ft_reply_err(rc, "hold: ferry_state_read_begin");
         return;
     }
     char why[256];
     if (!st_value_check(held, size, v, why, sizeof why) || (max && size != st_value_size(v, min, max))) {
-        reply_err(ST_ECORRUPT, "hold: version %llu: %s", (unsigned long long)v, why);
+        ft_reply_err(ST_ECORRUPT, "hold: version %llu: %s", (unsigned long long)v, why);
         return;
     }
     free(held_copy);
     held_copy = malloc(size);
     if (!held_copy) {
-        reply_err(ST_EUSAGE, "hold: out of memory");
+        ft_reply_err(ST_EUSAGE, "hold: out of memory");
         return;
     }
     memcpy(held_copy, held, size);
     held_size = size;
     held_version = v;
-    reply_ok("%llu %zu", (unsigned long long)v, size);
+    ft_reply_ok("%llu %zu", (unsigned long long)v, size);
 }
 
 static void cmd_check(void)
 {
     char why[256];
     if (!held) {
-        reply_err(ST_EUSAGE, "check: nothing held");
+        ft_reply_err(ST_EUSAGE, "check: nothing held");
         return;
     }
     if (memcmp(held, held_copy, held_size) != 0) {
         size_t at = 0;
         while (at < held_size && ((const unsigned char *)held)[at] == held_copy[at])
             at++;
-        reply_err(ST_ECHANGED, "check: held version %llu (%zu bytes) changed at byte %zu under the guard",
+        ft_reply_err(ST_ECHANGED, "check: held version %llu (%zu bytes) changed at byte %zu under the guard",
                   (unsigned long long)held_version, held_size, at);
         return;
     }
     if (!st_value_check(held, held_size, held_version, why, sizeof why)) {
-        reply_err(ST_ECORRUPT, "check: %s", why);
+        ft_reply_err(ST_ECORRUPT, "check: %s", why);
         return;
     }
-    reply_ok("%llu", (unsigned long long)held_version);
+    ft_reply_ok("%llu", (unsigned long long)held_version);
 }
 
 static void run(char *line);
@@ -258,69 +210,69 @@ static void run_cmd(char *cmd, char *cursor)
         ferry_node_opts_init(&opts);
         opts.domain = domain;
         char *name = "statepeer";
-        if (next_word(&cursor, &w))
+        if (ft_next_word(&cursor, &w))
             name = w;
         rc = ferry_node_open(&node, name, &opts);
         if (rc != FERRY_OK)
-            reply_err(rc, "ferry_node_open");
+            ft_reply_err(rc, "ferry_node_open");
         else
-            reply_ok("%ld", (long)getpid());
+            ft_reply_ok("%ld", (long)getpid());
     } else if (strcmp(cmd, "drop") == 0) {
-        uid_t u = (uid_t)word_ll(&cursor, 65534);
-        gid_t g = (gid_t)word_ll(&cursor, 65534);
+        uid_t u = (uid_t)ft_word_ll(&cursor, 65534);
+        gid_t g = (gid_t)ft_word_ll(&cursor, 65534);
         if (setgroups(1, &g) != 0 || setgid(g) != 0 || setuid(u) != 0) {
             printf("err %d drop: %s\n", ST_EUSAGE, strerror(errno));
             fflush(stdout);
             return;
         }
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "writer") == 0 || strcmp(cmd, "reader") == 0) {
         cmd_open(cmd, cursor);
     } else if (strcmp(cmd, "publish") == 0) {
-        long long count = word_ll(&cursor, 1);
-        size_t min = (size_t)word_ll(&cursor, ST_VALUE_MIN);
-        size_t max = (size_t)word_ll(&cursor, 0);
+        long long count = ft_word_ll(&cursor, 1);
+        size_t min = (size_t)ft_word_ll(&cursor, ST_VALUE_MIN);
+        size_t max = (size_t)ft_word_ll(&cursor, 0);
         for (long long i = 0; i < count; i++) {
             rc = st_publish(&writer, min, max, NULL);
             if (rc != FERRY_OK) {
-                reply_err(rc, "publish %lld of %lld (version %llu)", i + 1, count,
+                ft_reply_err(rc, "publish %lld of %lld (version %llu)", i + 1, count,
                           (unsigned long long)writer.version);
                 return;
             }
         }
-        reply_ok("%llu", (unsigned long long)writer.version);
+        ft_reply_ok("%llu", (unsigned long long)writer.version);
     } else if (strcmp(cmd, "pubfor") == 0 || strcmp(cmd, "publoop") == 0) {
         int loop = cmd[3] == 'l';
-        long long ms = loop ? 0 : word_ll(&cursor, 1000);
-        size_t min = (size_t)word_ll(&cursor, ST_VALUE_MIN);
-        size_t max = (size_t)word_ll(&cursor, 0);
+        long long ms = loop ? 0 : ft_word_ll(&cursor, 1000);
+        size_t min = (size_t)ft_word_ll(&cursor, ST_VALUE_MIN);
+        size_t max = (size_t)ft_word_ll(&cursor, 0);
         if (loop)
-            reply_ok(NULL);
+            ft_reply_ok(NULL);
         uint64_t end = ft_now_ns() + (uint64_t)ms * 1000000u;
         unsigned long long count = 0;
         while (loop || ft_now_ns() < end) {
             rc = st_publish(&writer, min, max, NULL);
             if (rc != FERRY_OK) {
-                reply_err(rc, "%s: publish %llu (version %llu)", cmd, count + 1,
+                ft_reply_err(rc, "%s: publish %llu (version %llu)", cmd, count + 1,
                           (unsigned long long)writer.version);
                 return;
             }
             count++;
         }
-        reply_ok("%llu %llu", count, (unsigned long long)writer.version);
+        ft_reply_ok("%llu %llu", count, (unsigned long long)writer.version);
     } else if (strcmp(cmd, "read") == 0) {
-        size_t min = (size_t)word_ll(&cursor, ST_VALUE_MIN);
-        size_t max = (size_t)word_ll(&cursor, 0);
+        size_t min = (size_t)ft_word_ll(&cursor, ST_VALUE_MIN);
+        size_t max = (size_t)ft_word_ll(&cursor, 0);
         uint64_t v = 0;
         size_t size = 0;
         char why[256] = "";
         rc = st_read(reader, min, max, &v, &size, why, sizeof why);
         if (rc == ST_ECORRUPT)
-            reply_err(rc, "read: %s", why);
+            ft_reply_err(rc, "read: %s", why);
         else if (rc != FERRY_OK)
-            reply_err(rc, "read");
+            ft_reply_err(rc, "read");
         else
-            reply_ok("%llu %zu", (unsigned long long)v, size);
+            ft_reply_ok("%llu %zu", (unsigned long long)v, size);
     } else if (strcmp(cmd, "readfor") == 0) {
         cmd_readfor(cursor);
     } else if (strcmp(cmd, "hold") == 0) {
@@ -331,47 +283,47 @@ static void run_cmd(char *cmd, char *cursor)
         ferry_state_read_end(reader);
         held = NULL;
         if (ferry_last_error() != FERRY_OK)
-            reply_err(ferry_last_error(), "ferry_state_read_end");
+            ft_reply_err(ferry_last_error(), "ferry_state_read_end");
         else
-            reply_ok(NULL);
+            ft_reply_ok(NULL);
     } else if (strcmp(cmd, "wait") == 0) {
-        uint64_t newer = (uint64_t)word_ll(&cursor, 0);
-        long long ms = word_ll(&cursor, -1);
+        uint64_t newer = (uint64_t)ft_word_ll(&cursor, 0);
+        long long ms = ft_word_ll(&cursor, -1);
         uint64_t t0 = ft_now_ns();
         rc = ferry_state_wait(reader, newer, ms < 0 ? FERRY_FOREVER : (int64_t)ms * 1000000);
-        reply_ok("%d %llu", rc, (unsigned long long)((ft_now_ns() - t0) / 1000u));
+        ft_reply_ok("%d %llu", rc, (unsigned long long)((ft_now_ns() - t0) / 1000u));
     } else if (strcmp(cmd, "after") == 0) {
-        long long ms = word_ll(&cursor, 0);
-        reply_ok(NULL);
+        long long ms = ft_word_ll(&cursor, 0);
+        ft_reply_ok(NULL);
         sleep_ms(ms);
         run(cursor);
     } else if (strcmp(cmd, "close_writer") == 0) {
         ferry_state_writer_close(writer.w);
         writer.w = NULL;
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "close_reader") == 0) {
         ferry_state_reader_close(reader);
         reader = NULL;
         held = NULL;
-        reply_ok(NULL);
+        ft_reply_ok(NULL);
     } else if (strcmp(cmd, "die") == 0) {
-        long long ms = word_ll(&cursor, 0);
-        reply_ok(NULL);
+        long long ms = ft_word_ll(&cursor, 0);
+        ft_reply_ok(NULL);
         sleep_ms(ms);
         raise(SIGKILL);
     } else if (strcmp(cmd, "exit") == 0) {
         ferry_node_close(node);
         exit(0);
     } else {
-        reply_err(ST_EUSAGE, "unknown command '%s'", cmd);
+        ft_reply_err(ST_EUSAGE, "unknown command '%s'", cmd);
     }
 }
 
 static void run(char *line)
 {
     char *cursor = line, *cmd;
-    if (!next_word(&cursor, &cmd)) {
-        reply_err(ST_EUSAGE, "empty command");
+    if (!ft_next_word(&cursor, &cmd)) {
+        ft_reply_err(ST_EUSAGE, "empty command");
         return;
     }
     run_cmd(cmd, cursor);
