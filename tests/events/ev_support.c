@@ -13,41 +13,16 @@
 #error "FERRY_EV_PEER_PATH must name the ferry_ev_peer executable"
 #endif
 
-extern char **environ;
-
 void ev_peer_start(ft_peer *peer, const char *domain, const char *name)
 {
-    int in[2], out[2];
-    CHECK(pipe2(in, O_CLOEXEC) == 0);
-    CHECK(pipe2(out, O_CLOEXEC) == 0);
-    posix_spawn_file_actions_t fa;
-    CHECK(posix_spawn_file_actions_init(&fa) == 0);
-    CHECK(posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO) == 0);
-    CHECK(posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO) == 0);
-    static char path[] = FERRY_EV_PEER_PATH;
-    char domain_arg[FERRY_DOMAIN_MAX + 1];
-    snprintf(domain_arg, sizeof domain_arg, "%s", domain);
-    char *argv[] = {path, domain_arg, NULL};
-    pid_t pid;
-    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    CHECK_MSG(rc == 0, "posix_spawn(%s): %s", FERRY_EV_PEER_PATH, strerror(rc));
-    close(in[0]);
-    close(out[1]);
-    memset(peer, 0, sizeof *peer);
-    peer->pid = pid;
-    peer->to_fd = in[1];
-    peer->from_fd = out[0];
-    ft_register_pid_(pid);
+    ft_peer_start_program(peer, FERRY_EV_PEER_PATH, domain);
     char line[256];
     ft_peer_ok(peer, line, sizeof line, "node %s", name);
 }
 
 const char *ev_peer_later_ok(ft_peer *peer, char *line, size_t size, unsigned timeout_ms)
 {
-    ft_peer_reply(peer, line, size, timeout_ms);
-    CHECK_MSG(strncmp(line, "ok", 2) == 0, "peer %ld replied '%s'", (long)peer->pid, line);
-    return line + 2;
+    return ft_peer_later_ok(peer, line, size, timeout_ms);
 }
 
 void ev_peer_reap(ft_peer *peer, unsigned timeout_ms)

@@ -20,7 +20,9 @@
 
 extern char **environ;
 
-void ft_peer_start(ft_peer *peer, const char *domain)
+void ft_peer_start(ft_peer *peer, const char *domain) { ft_peer_start_program(peer, FERRY_TEST_PEER_PATH, domain); }
+
+void ft_peer_start_program(ft_peer *peer, const char *program, const char *domain)
 {
     int in[2], out[2];
     CHECK(pipe2(in, O_CLOEXEC) == 0);
@@ -31,14 +33,15 @@ void ft_peer_start(ft_peer *peer, const char *domain)
     CHECK(posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO) == 0);
     CHECK(posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO) == 0);
 
-    static char path[] = FERRY_TEST_PEER_PATH;
+    char path[4096];
+    snprintf(path, sizeof path, "%s", program);
     char domain_arg[FERRY_DOMAIN_MAX + 1];
     snprintf(domain_arg, sizeof domain_arg, "%s", domain);
     char *argv[] = {path, domain_arg, NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    CHECK_MSG(rc == 0, "posix_spawn(%s): %s", FERRY_TEST_PEER_PATH, strerror(rc));
+    CHECK_MSG(rc == 0, "posix_spawn(%s): %s", program, strerror(rc));
 
     close(in[0]);
     close(out[1]);
@@ -194,4 +197,11 @@ void ft_peer_finish(ft_peer *peer)
               (long)peer->pid, status);
     ft_unregister_pid_(peer->pid);
     close_pipes(peer);
+}
+
+const char *ft_peer_later_ok(ft_peer *peer, char *line, size_t size, unsigned timeout_ms)
+{
+    ft_peer_reply(peer, line, size, timeout_ms);
+    CHECK_MSG(strncmp(line, "ok", 2) == 0, "peer %ld replied '%s'", (long)peer->pid, line);
+    return line + 2;
 }

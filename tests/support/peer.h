@@ -21,6 +21,10 @@ typedef struct ft_peer {
 
 /* Starts the peer in domain. */
 void ft_peer_start(ft_peer *peer, const char *domain);
+/* The same with another peer program (argv: program domain). */
+void ft_peer_start_program(ft_peer *peer, const char *program, const char *domain);
+/* The reply to a command sent earlier must be "ok ...": returns what follows "ok". */
+const char *ft_peer_later_ok(ft_peer *peer, char *line, size_t size, unsigned timeout_ms);
 
 /* Sends one command line. */
 void ft_peer_send(ft_peer *peer, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
