@@ -235,6 +235,14 @@ static int sub_peers(void *ctx)
 static int sub_open(ferry_sub **out, ferry_node *node, const char *service, const struct fy_svc_config *cfgp,
                     int listed);
 
+static inline int refresh_if_needed(ferry_sub *sub)
+{
+    /* Acquire pairs with the publisher's release after it (re)linked us. */
+    uint64_t epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, &sub->svc.geo, sub->slot)->epoch,
+                                          memory_order_acquire);
+    return epoch != sub->seen_epoch ? refresh(sub) : FERRY_OK;
+}
+
 int ferry_sub_open(ferry_sub **out, ferry_node *node, const char *service, const ferry_pubsub_opts *opts)
 {
     if (!out)
@@ -335,14 +343,9 @@ int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
         return fy_fail(FERRY_ELIMIT,
                        "subscriber on \"%s\" holds %u samples (max_borrowed): release one before taking more",
                        sub->svc.name, sub->nheld);
-    /* Acquire pairs with the publisher's release after it (re)linked us. */
-    uint64_t epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, &sub->svc.geo, sub->slot)->epoch,
-                                          memory_order_acquire);
-    if (epoch != sub->seen_epoch) {
-        int rc = refresh(sub);
-        if (rc)
-            return rc;
-    }
+    int rc = refresh_if_needed(sub);
+    if (rc)
+        return rc;
     uint32_t i = sub->next < sub->nactive ? sub->next : 0;
     for (uint32_t k = 0; k < sub->nactive; k++, i = i + 1 < sub->nactive ? i + 1 : 0) {
         uint32_t p = sub->active[i];
@@ -356,7 +359,7 @@ int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
              * the connection did not change, the entry is not any
              * publisher's: report it rather than look again forever. */
             uint64_t seen = sc->link;
-            int rc = refresh(sub);
+            rc = refresh(sub);
             if (rc)
                 return rc;
             if (sc->connected && sc->link == seen)
@@ -464,13 +467,9 @@ int ferry_sub_stats_get(ferry_sub *sub, ferry_sub_stats *st)
 {
     if (!sub || !st)
         return fy_fail(FERRY_EINVAL, "ferry_sub_stats_get: %s is NULL", sub ? "stats" : "sub");
-    uint64_t epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, &sub->svc.geo, sub->slot)->epoch,
-                                          memory_order_acquire);
-    if (epoch != sub->seen_epoch) {
-        int rc = refresh(sub);
-        if (rc)
-            return rc;
-    }
+    int rc = refresh_if_needed(sub);
+    if (rc)
+        return rc;
     st->received = sub->received;
     st->lost = sub->lost_before;
     for (uint32_t i = 0; i < sub->nactive; i++)

@@ -420,24 +420,30 @@ static int list_node(const char *name, void *user)
     return lc->node_cb(&info, lc->user) ? 1 : 0;
 }
 
+/* Walks the domain's objects with fn, the callbacks set in lc. */
+static int list_domain(const char *domain, struct list_ctx *lc, int (*fn)(const char *, void *))
+{
+    char dom[FERRY_DOMAIN_MAX + 1];
+    int rc = fy_domain_resolve(domain, dom);
+    if (rc)
+        return rc;
+    lc->sw.domain = dom;
+    fy_name_prefix(lc->sw.prefix, dom);
+    rc = fy_os_list(lc->sw.prefix, fn, lc);
+    if (rc == FERRY_OK)
+        fy_ok();
+    return rc;
+}
+
 int ferry_service_list(const char *domain, ferry_service_cb cb, void *user)
 {
     if (!cb)
         return fy_fail(FERRY_EINVAL, "ferry_service_list: callback is NULL");
     struct list_ctx lc;
     memset(&lc, 0, sizeof lc);
-    char dom[FERRY_DOMAIN_MAX + 1];
-    int rc = fy_domain_resolve(domain, dom);
-    if (rc)
-        return rc;
-    lc.sw.domain = dom;
-    fy_name_prefix(lc.sw.prefix, dom);
     lc.service_cb = cb;
     lc.user = user;
-    rc = fy_os_list(lc.sw.prefix, list_service, &lc);
-    if (rc == FERRY_OK)
-        fy_ok();
-    return rc;
+    return list_domain(domain, &lc, list_service);
 }
 
 int ferry_node_list(const char *domain, ferry_node_cb cb, void *user)
@@ -446,16 +452,7 @@ int ferry_node_list(const char *domain, ferry_node_cb cb, void *user)
         return fy_fail(FERRY_EINVAL, "ferry_node_list: callback is NULL");
     struct list_ctx lc;
     memset(&lc, 0, sizeof lc);
-    char dom[FERRY_DOMAIN_MAX + 1];
-    int rc = fy_domain_resolve(domain, dom);
-    if (rc)
-        return rc;
-    lc.sw.domain = dom;
-    fy_name_prefix(lc.sw.prefix, dom);
     lc.node_cb = cb;
     lc.user = user;
-    rc = fy_os_list(lc.sw.prefix, list_node, &lc);
-    if (rc == FERRY_OK)
-        fy_ok();
-    return rc;
+    return list_domain(domain, &lc, list_node);
 }
