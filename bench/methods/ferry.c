@@ -2,10 +2,13 @@
  * ferry, ferry-touch: the library under test.
  *
  * Ping-pong: A publishes on "ping" and subscribes to "pong"; B the reverse.
- * Every message is loaned, stamped (sequence number in the first 8 bytes; with
- * touch, every 64 B line written) and sent; the receiver busy-polls
- * ferry_sub_take, checks the size and the sequence (with touch, every line)
- * and releases. Small pools: queue 2, one publisher, one subscriber, no
+ * Every message is loaned and sent; the receiver busy-polls ferry_sub_take,
+ * checks the size and the sequence number and releases. Without touch the
+ * payload stays untouched (this measures the hand-off): the sequence checked
+ * is the one ferry carries with every sample (ferry_sample_info.sequence),
+ * which must advance in step with the harness's. With touch the sender
+ * writes the harness's sequence into every 64 B line and the receiver checks
+ * every line. Small pools: queue 2, one publisher, one subscriber, no
  * history, max_payload = the message size.
  *
  * Stream: A publishes on "stream" with FERRY_OVERFLOW_BLOCK and hands each
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "ferry/ferry.h"
+#include "ferry_seq.h"
 
 struct ferry_ep {
     ferry_node *node;
@@ -33,6 +37,7 @@ struct ferry_ep {
     size_t size;
     int touch;
     int stream;
+    struct ferry_seq seq;
 };
 
 /* Bit of bench_method.touch (passed on as bench_params.touch) that this
@@ -133,7 +138,8 @@ static int ferry_send(void *opaque, uint64_t seq)
     void *payload;
     if (ferry_pub_loan(ep->pub, ep->size, &payload) != FERRY_OK)
         return ferry_err("ferry_pub_loan");
-    bench_payload_fill(payload, ep->size, seq, ep->touch);
+    if (ep->touch)
+        bench_payload_fill(payload, ep->size, seq, 1);
     if (!ep->stream) {
         if (ferry_pub_send(ep->pub, payload) != FERRY_OK)
             return ferry_err("ferry_pub_send");
@@ -162,12 +168,29 @@ static int ferry_recv(void *opaque, uint64_t seq)
     if (rc != FERRY_OK)
         return ferry_err("ferry_sub_take");
     int bad = 0;
-    if (size != ep->size)
+    if (size != ep->size) {
         bad = bench_fail("message %llu: size %zu, expected %zu", (unsigned long long)seq, size, ep->size);
-    else
-        bad = bench_payload_check(payload, ep->size, seq, ep->touch);
+    } else if (ep->touch) {
+        bad = bench_payload_check(payload, ep->size, seq, 1);
+    } else {
+        bad = ferry_seq_check(&ep->seq, ep->sub, payload, seq);
+    }
     ferry_sub_release(ep->sub, payload);
     return bad;
+}
+
+int ferry_seq_check(struct ferry_seq *st, ferry_sub *sub, const void *payload, uint64_t seq)
+{
+    ferry_sample_info info;
+    if (ferry_sub_sample_info(sub, payload, &info) != FERRY_OK)
+        return ferry_err("ferry_sub_sample_info");
+    if (!st->have_offset) {
+        st->offset = seq - info.sequence;
+        st->have_offset = 1;
+    }
+    if (info.sequence + st->offset != seq)
+        return bench_seq_error(seq, info.sequence + st->offset);
+    return 0;
 }
 
 static int ferry_cleanup_domain(const struct bench_params *p, void *shared)
@@ -215,7 +238,7 @@ static int ferry_cleanup_domain(const struct bench_params *p, void *shared)
 const struct bench_method bench_method_ferry = {
     .name = "ferry",
     .summary = "ferry publish-subscribe, loan/send per message, busy-polling ferry_sub_take; payload "
-               "untouched but for the sequence number",
+               "untouched, the sequence checked is the one ferry carries (ferry_sample_info)",
     .touch = 0,
     .stream = 1,
     .prepare = ferry_prepare,

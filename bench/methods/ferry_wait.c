@@ -4,13 +4,15 @@
  * ferry_sub_take: the wake-up latency an application sees when it does not
  * burn a core. ferry-wait sleeps at once (the default wait options);
  * ferry-spin sets spin_ns = 20000 with ferry_sub_set_wait_opts, so it polls
- * for up to 20 us before it sleeps. Pools, options and cleanup as `ferry`.
+ * for up to 20 us before it sleeps. Pools, options, cleanup and the
+ * sequence check (payload untouched) as `ferry`.
  */
 #include "bench.h"
 
 #include <stdlib.h>
 
 #include "ferry/ferry.h"
+#include "ferry_seq.h"
 
 extern const struct bench_method bench_method_ferry;
 
@@ -20,6 +22,7 @@ struct fw_ep {
     ferry_sub *sub;
     size_t size;
     int stream;
+    struct ferry_seq seq;
 };
 
 static int fw_err(const char *what)
@@ -123,7 +126,7 @@ static int fw_send(void *opaque, uint64_t seq)
     void *payload;
     if (ferry_pub_loan(ep->pub, ep->size, &payload) != FERRY_OK)
         return fw_err("ferry_pub_loan");
-    bench_payload_fill(payload, ep->size, seq, 0);
+    (void)seq; /* the receiver checks the sequence ferry carries */
     if (!ep->stream)
         return ferry_pub_send(ep->pub, payload) == FERRY_OK ? 0 : fw_err("ferry_pub_send");
     unsigned spins = 0;
@@ -157,7 +160,7 @@ static int fw_recv(void *opaque, uint64_t seq)
     if (size != ep->size)
         bad = bench_fail("message %llu: size %zu, expected %zu", (unsigned long long)seq, size, ep->size);
     else
-        bad = bench_payload_check(payload, ep->size, seq, 0);
+        bad = ferry_seq_check(&ep->seq, ep->sub, payload, seq);
     ferry_sub_release(ep->sub, payload);
     return bad;
 }

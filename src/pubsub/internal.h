@@ -23,6 +23,8 @@ struct fy_call_meta {
     uint64_t origin_owner;
 };
 
+/* Publishers opened here do not timestamp: the patterns built on them expose
+ * no timestamps, so no clock is read per sample. */
 int fy_pub_open_cfg(ferry_pub **pub, ferry_node *node, const char *name, const struct fy_svc_config *cfg);
 int fy_sub_open_cfg(ferry_sub **sub, ferry_node *node, const char *name, const struct fy_svc_config *cfg);
 

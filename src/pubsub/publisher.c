@@ -29,7 +29,7 @@ struct pub_conn {
     struct fy_slot *sub_slot; /* for waking the subscriber */
     uint64_t sub_port_id;
     struct fy_conn *shm;
-    _Atomic uint64_t *submit;
+    struct fy_submit_slot *submit;
     _Atomic uint64_t *ret;
     uint64_t tail;       /* next submit position */
     uint64_t head_cache; /* last head read from the subscriber's line */
@@ -37,6 +37,12 @@ struct pub_conn {
     uint32_t outstanding;
     uint8_t *held;    /* [chunk_count]: delivered here and not yet returned */
     uint32_t *shadow; /* [sub_ring_size]: chunk at each submit slot */
+};
+
+/* A sent sample's size and metadata, kept to queue it again from history. */
+struct pub_stamp {
+    uint32_t size;
+    struct fy_sample_meta meta;
 };
 
 struct pub_loan {
@@ -63,6 +69,7 @@ struct ferry_pub {
     struct pub_loan *loans;
     uint32_t nloans;
     uint32_t *history; /* ring of the newest chunks, oldest at hist_first */
+    struct pub_stamp *stamps; /* [chunk_count]: what the last send of each chunk said */
     uint32_t hist_count, hist_first;
     uint64_t seq, sent;
     uint64_t sub_mask, ret_mask;
@@ -113,18 +120,28 @@ static void disconnect(ferry_pub *pub, struct pub_conn *pc)
     pc->connected = 0;
 }
 
-static void put(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk, uint32_t size)
+/* Queues chunk on pc as stamped (pub->stamps[chunk]). The slot's exchange is
+ * the wake protocol's fence before fy_wake reads the subscriber's flags. */
+static void put(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk)
 {
-    /* seq_cst exchange, not a release store: it is also the full fence of
-     * the wake protocol (src/event/waiter.h) before fy_wake reads the
-     * subscriber's waiter flags. On x86 it costs the same as a fence. */
-    atomic_exchange_explicit(&pc->submit[pc->tail & pub->sub_mask],
-                             fy_entry_make(pc->tail, pub->sub_log2, pub->gen, chunk, size), memory_order_seq_cst);
+    const struct pub_stamp *st = &pub->stamps[chunk];
+    fy_submit_put(&pc->submit[pc->tail & pub->sub_mask],
+                  fy_entry_make(pc->tail, pub->sub_log2, pub->gen, chunk, st->size), &st->meta);
     pc->shadow[pc->tail & pub->sub_mask] = chunk;
     pc->tail++;
     pc->held[chunk] = 1;
     pc->outstanding++;
     pub->refs[chunk]++;
+}
+
+/* Takes returns back right after a hand-off, once the connection's queue
+ * is full by our count: the subscriber's return line is a cache miss, and
+ * here it overlaps with the sample's flight instead of delaying the next
+ * send (where has_room would otherwise drain). */
+static inline void reclaim_after_put(ferry_pub *pub, struct pub_conn *pc)
+{
+    if (pc->outstanding >= pub->queue_cap)
+        drain(pub, pc);
 }
 
 /* Under the service lock: resets the shared rings and links to subscriber
@@ -148,7 +165,7 @@ static int connect_sub(ferry_pub *pub, uint32_t s, uint32_t sub_gen)
     atomic_store_explicit(&pc->shm->head, 0, memory_order_relaxed);
     atomic_store_explicit(&pc->shm->dropped, 0, memory_order_relaxed);
     for (uint32_t i = 0; i < g->sub_ring_size; i++)
-        atomic_store_explicit(&pc->submit[i], 0, memory_order_relaxed);
+        atomic_store_explicit(&pc->submit[i].word, 0, memory_order_relaxed);
     for (uint32_t i = 0; i < g->ret_ring_size; i++)
         atomic_store_explicit(&pc->ret[i], 0, memory_order_relaxed);
     pc->tail = pc->head_cache = pc->ret_head = 0;
@@ -158,9 +175,7 @@ static int connect_sub(ferry_pub *pub, uint32_t s, uint32_t sub_gen)
     /* History first, newest last, at most what the queue holds. */
     uint32_t n = pub->hist_count < pub->queue_cap ? pub->hist_count : pub->queue_cap;
     for (uint32_t k = pub->hist_count - n; k < pub->hist_count; k++) {
-        uint32_t chunk = pub->history[(pub->hist_first + k) % pub->svc.cfg.history];
-        struct fy_chunk_header *ch = (struct fy_chunk_header *)fy_chunk_base(pub->data, g, chunk);
-        put(pub, pc, chunk, (uint32_t)ch->size);
+        put(pub, pc, pub->history[(pub->hist_first + k) % pub->svc.cfg.history]);
     }
     /* Release: the resets and the history entries are visible to the
      * subscriber once it reads this link (acquire). */
@@ -314,6 +329,7 @@ static void pub_destroy(ferry_pub *pub)
     free(pub->free_stack);
     free(pub->loans);
     free(pub->history);
+    free(pub->stamps);
     free(pub);
 }
 
@@ -334,7 +350,8 @@ int ferry_pub_open(ferry_pub **out, ferry_node *node, const char *service, const
 int fy_pub_open_cfg(ferry_pub **out, ferry_node *node, const char *name, const struct fy_svc_config *cfg)
 {
     *out = NULL;
-    return pub_open(out, node, name, cfg, 1, 0);
+    /* Requests and responses expose no timestamp: no clock read per call. */
+    return pub_open(out, node, name, cfg, 0, 0);
 }
 
 static int pub_open(ferry_pub **out, ferry_node *node, const char *service, const struct fy_svc_config *cfgp,
@@ -370,7 +387,9 @@ static int pub_open(ferry_pub **out, ferry_node *node, const char *service, cons
     pub->free_stack = calloc(g->chunk_count, sizeof *pub->free_stack);
     pub->loans = calloc(c->max_loans, sizeof *pub->loans);
     pub->history = calloc(c->history ? c->history : 1, sizeof *pub->history);
-    if (!pub->conns || !pub->active || !pub->refs || !pub->free_stack || !pub->loans || !pub->history) {
+    pub->stamps = calloc(g->chunk_count, sizeof *pub->stamps);
+    if (!pub->conns || !pub->active || !pub->refs || !pub->free_stack || !pub->loans || !pub->history ||
+        !pub->stamps) {
         rc = fy_fail(FERRY_ENOMEM, "ferry_pub_open: out of memory");
         goto fail;
     }
@@ -493,19 +512,17 @@ static int wait_for_room(ferry_pub *pub, int try_only)
     }
 }
 
+/* Private: the submit slots get a copy in put(). */
 static void stamp(ferry_pub *pub, const struct pub_loan *l, const struct fy_call_meta *meta)
 {
-    struct fy_chunk_header *ch = (struct fy_chunk_header *)fy_chunk_base(pub->data, &pub->svc.geo, l->chunk);
-    ch->sequence = ++pub->seq;
-    ch->timestamp_ns = pub->timestamps ? fy_os_now_ns() : 0;
-    ch->publisher_id = pub->id;
-    ch->size = l->size;
-    if (meta) {
-        ch->call_id = meta->call_id;
-        ch->reply_slot = meta->reply_slot;
-        ch->reply_gen = meta->reply_gen;
-        ch->flags = meta->flags;
-    }
+    struct pub_stamp *st = &pub->stamps[l->chunk];
+    st->size = l->size;
+    st->meta.sequence = ++pub->seq;
+    st->meta.timestamp_ns = pub->timestamps ? fy_os_now_ns() : 0;
+    st->meta.call_id = meta ? meta->call_id : 0;
+    st->meta.reply_slot = meta ? meta->reply_slot : 0;
+    st->meta.reply_gen = meta ? meta->reply_gen : 0;
+    st->meta.flags = meta ? meta->flags : 0;
 }
 
 /* Delivers loan l on connection s (known to have room) and ends the loan. */
@@ -513,8 +530,9 @@ static void deliver_one(ferry_pub *pub, struct pub_loan *l, uint32_t s, const st
 {
     struct pub_conn *pc = &pub->conns[s];
     stamp(pub, l, meta);
-    put(pub, pc, l->chunk, l->size);
+    put(pub, pc, l->chunk);
     fy_wake(&pc->sub_slot->waiter, pub->svc.domain, pc->sub_port_id);
+    reclaim_after_put(pub, pc);
     pub->sent++;
     end_loan(pub, l);
 }
@@ -627,8 +645,9 @@ static int send_loan(ferry_pub *pub, void *payload, int try_only)
         struct pub_conn *pc = &pub->conns[pub->active[i]];
         if (pub->svc.cfg.overflow == FERRY_OVERFLOW_DROP_OLDEST && !make_room(pub, pc))
             continue;
-        put(pub, pc, chunk, l->size);
+        put(pub, pc, chunk);
         fy_wake(&pc->sub_slot->waiter, pub->svc.domain, pc->sub_port_id);
+        reclaim_after_put(pub, pc);
     }
     if (pub->svc.cfg.history) {
         uint32_t h = pub->svc.cfg.history;

@@ -33,8 +33,9 @@ struct sub_conn {
     int closing; /* the publisher is gone: read what is queued, then let go */
     uint64_t link;
     struct fy_conn *shm;
-    _Atomic uint64_t *submit;
+    struct fy_submit_slot *submit;
     _Atomic uint64_t *ret;
+    uint64_t pub_id; /* the publisher's port id, from its slot */
     uint64_t ret_tail;
     struct sub_map *map;
 };
@@ -46,6 +47,16 @@ struct sub_held {
     uint32_t pub_slot;
     uint32_t chunk;
     uint32_t size;
+    uint64_t sequence;
+    uint64_t timestamp_ns;
+    uint64_t publisher_id;
+};
+
+/* A released sample whose return is not written yet (see flush_returns). */
+struct sub_return {
+    uint64_t link;
+    uint32_t pub_slot;
+    uint32_t chunk;
 };
 
 struct ferry_sub {
@@ -61,6 +72,8 @@ struct ferry_sub {
     uint32_t next; /* round robin over active */
     struct sub_held *held;
     uint32_t nheld;
+    struct sub_return *returns; /* [max_borrowed], released, not yet handed back */
+    uint32_t nreturns;
     struct sub_map *maps;
     uint64_t received;
     uint64_t lost_before; /* dropped counts of connections that ended */
@@ -70,6 +83,7 @@ struct ferry_sub {
     struct fy_wait_ops sample_ops; /* ready: a sample (re-arming the fd after a take) */
     uint64_t sub_mask, ret_mask;
     unsigned sub_log2, ret_log2;
+    int head_shared; /* DROP_OLDEST: the publisher may move head too */
 };
 
 static void map_release(ferry_sub *sub, struct sub_map *m)
@@ -166,6 +180,7 @@ static int refresh(ferry_sub *sub)
             sc->link = link;
             sc->shm = c;
             sc->submit = fy_conn_submit(c);
+            sc->pub_id = atomic_load_explicit(&ps->port_id, memory_order_relaxed);
             sc->ret = fy_conn_ret(c, g);
             sc->ret_tail = 0; /* the publisher emptied the return ring when it linked */
             sc->map = m;
@@ -182,11 +197,38 @@ static int refresh(ferry_sub *sub)
 static void finish_closing(ferry_sub *sub, uint32_t p);
 static int sub_has_sample(ferry_sub *sub);
 
+/* Hands released chunks back to their publishers. ferry_sub_release only
+ * notes them: writing the return ring there would put a store to a line the
+ * publisher reads right before the subscriber's own next hand-off (a reply,
+ * a forwarded sample), whose fence would wait for it. Here, at the next
+ * take or wait, the store overlaps with idle time instead. A noted return
+ * still counts against max_borrowed, so the publisher's accounting of what
+ * this subscriber may hold is unchanged. */
+static void flush_returns(ferry_sub *sub)
+{
+    for (uint32_t i = 0; i < sub->nreturns; i++) {
+        const struct sub_return *r = &sub->returns[i];
+        struct sub_conn *sc = &sub->conns[r->pub_slot];
+        /* The shared link too: a new publisher may have taken the slot since
+         * our last refresh (line 0 of the connection is read-mostly: cheap). */
+        if (sc->connected && sc->link == r->link &&
+            atomic_load_explicit(&sc->shm->link, memory_order_acquire) == r->link) {
+            /* Tagged with the publisher's generation: should the slot have
+             * gone to a new publisher meanwhile, it ignores this return. */
+            fy_ring_put(sc->ret, sub->ret_mask, sub->ret_log2, sc->ret_tail, r->chunk, (uint32_t)(r->link >> 32));
+            sc->ret_tail++;
+        }
+    }
+    sub->nreturns = 0;
+}
+
 /* Whether a take would find a sample, or a departure is to be reported.
  * Peeks at the entry at each head without consuming it. */
 static int sub_ready(void *ctx)
 {
     ferry_sub *sub = ctx;
+    if (sub->nreturns)
+        flush_returns(sub); /* before a sleep, the publisher may need them */
     uint64_t epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, &sub->svc.geo, sub->slot)->epoch,
                                           memory_order_seq_cst);
     if (epoch != sub->seen_epoch && refresh(sub) != FERRY_OK)
@@ -194,8 +236,7 @@ static int sub_ready(void *ctx)
     for (uint32_t i = 0; i < sub->nactive; i++) {
         struct sub_conn *sc = &sub->conns[sub->active[i]];
         uint64_t h = atomic_load_explicit(&sc->shm->head, memory_order_relaxed);
-        uint64_t e = atomic_load_explicit(&sc->submit[h & sub->sub_mask], memory_order_seq_cst);
-        if (fy_entry_is(e, h, sub->sub_log2))
+        if (fy_submit_ready(sc->submit, sub->sub_mask, sub->sub_log2, h, memory_order_seq_cst))
             return 1;
         if (sc->closing) {
             finish_closing(sub, sub->active[i]);
@@ -285,14 +326,17 @@ static int sub_open(ferry_sub **out, ferry_node *node, const char *service, cons
     sub->sub_mask = g->sub_ring_size - 1;
     sub->ret_log2 = fy_log2(g->ret_ring_size);
     sub->ret_mask = g->ret_ring_size - 1;
+    sub->head_shared = sub->svc.cfg.overflow == FERRY_OVERFLOW_DROP_OLDEST;
     sub->conns = calloc(sub->svc.cfg.max_publishers, sizeof *sub->conns);
     sub->active = calloc(sub->svc.cfg.max_publishers, sizeof *sub->active);
     sub->held = calloc(sub->svc.cfg.max_borrowed, sizeof *sub->held);
-    if (!sub->conns || !sub->active || !sub->held) {
+    sub->returns = calloc(sub->svc.cfg.max_borrowed, sizeof *sub->returns);
+    if (!sub->conns || !sub->active || !sub->held || !sub->returns) {
         fy_service_leave(&sub->svc, FY_PORT_SUB, sub->slot, sub->gen);
         free(sub->conns);
         free(sub->active);
         free(sub->held);
+        free(sub->returns);
         free(sub);
         return fy_fail(FERRY_ENOMEM, "ferry_sub_open: out of memory");
     }
@@ -339,6 +383,8 @@ int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
     if (!sub || !payload)
         return fy_fail(FERRY_EINVAL, "ferry_sub_take: %s is NULL", sub ? "payload" : "sub");
     *payload = NULL;
+    if (sub->nreturns)
+        flush_returns(sub);
     if (sub->nheld == sub->svc.cfg.max_borrowed)
         return fy_fail(FERRY_ELIMIT,
                        "subscriber on \"%s\" holds %u samples (max_borrowed): release one before taking more",
@@ -351,8 +397,9 @@ int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
         uint32_t p = sub->active[i];
         struct sub_conn *sc = &sub->conns[p];
         uint64_t e;
+        struct fy_sample_meta sm;
         int got = fy_submit_take(sc->submit, &sc->shm->head, sub->sub_mask, sub->sub_log2,
-                                 (uint32_t)(sc->link >> 32), &e);
+                                 (uint32_t)(sc->link >> 32), sub->head_shared, &e, &sm);
         if (got < 0) {
             /* A new publisher took over this connection after our last
              * refresh: look again, then take from what is there now. If
@@ -391,6 +438,9 @@ int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
         hd->pub_slot = p;
         hd->chunk = chunk;
         hd->size = sz;
+        hd->sequence = sm.sequence;
+        hd->timestamp_ns = sm.timestamp_ns;
+        hd->publisher_id = sc->pub_id;
         sc->map->held++;
         sub->received++;
         sub->next = i + 1; /* round robin across publishers */
@@ -398,12 +448,10 @@ int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
         if (size)
             *size = sz;
         if (meta) {
-            const struct fy_chunk_header *ch =
-                (const struct fy_chunk_header *)fy_chunk_base(sc->map->base, &sub->svc.geo, chunk);
-            meta->call_id = ch->call_id;
-            meta->reply_slot = ch->reply_slot;
-            meta->reply_gen = ch->reply_gen;
-            meta->flags = ch->flags;
+            meta->call_id = sm.call_id;
+            meta->reply_slot = sm.reply_slot;
+            meta->reply_gen = sm.reply_gen;
+            meta->flags = sm.flags;
             meta->origin_owner =
                 atomic_load_explicit(&fy_pub_slot(sub->svc.hdr, &sub->svc.geo, p)->owner, memory_order_relaxed);
         }
@@ -429,11 +477,9 @@ int ferry_sub_sample_info(const ferry_sub *sub, const void *payload, ferry_sampl
     const struct sub_held *hd = find_held(sub, payload);
     if (!hd)
         return fy_fail(FERRY_EINVAL, "ferry_sub_sample_info: %p is not a sample taken from this subscriber", payload);
-    const struct fy_chunk_header *ch =
-        (const struct fy_chunk_header *)fy_chunk_base(hd->map->base, &sub->svc.geo, hd->chunk);
-    info->sequence = ch->sequence;
-    info->timestamp_ns = ch->timestamp_ns;
-    info->publisher_id = ch->publisher_id;
+    info->sequence = hd->sequence;
+    info->timestamp_ns = hd->timestamp_ns;
+    info->publisher_id = hd->publisher_id;
     info->size = hd->size;
     return FERRY_OK;
 }
@@ -446,20 +492,18 @@ void ferry_sub_release(ferry_sub *sub, const void *payload)
                 payload);
         return;
     }
-    struct sub_conn *sc = &sub->conns[hd->pub_slot];
-    /* The shared link too: a new publisher may have taken the slot since
-     * our last refresh (line 0 of the connection is read-mostly: cheap). */
-    if (sc->connected && sc->link == hd->link &&
-        atomic_load_explicit(&sc->shm->link, memory_order_acquire) == hd->link) {
-        /* Tagged with the publisher's generation: should the slot have gone
-         * to a new publisher meanwhile, it ignores this return. */
-        fy_ring_put(sc->ret, sub->ret_mask, sub->ret_log2, sc->ret_tail, hd->chunk, (uint32_t)(hd->link >> 32));
-        sc->ret_tail++;
-    }
+    /* nheld + nreturns <= max_borrowed: room is always there. */
+    sub->returns[sub->nreturns++] = (struct sub_return){.link = hd->link, .pub_slot = hd->pub_slot, .chunk = hd->chunk};
     struct sub_map *m = hd->map;
-    *hd = sub->held[--sub->nheld];
-    m->held--;
-    map_release(sub, m);
+    struct sub_held *last = &sub->held[--sub->nheld];
+    if (hd != last)
+        *hd = *last;
+    /* A local count, not m->held re-read: the decrement and the test in
+     * map_release would otherwise be a store and a wider load of the same
+     * bytes, which the CPU cannot forward. */
+    uint32_t left = --m->held;
+    if (left == 0 && !m->connected)
+        map_release(sub, m);
     fy_ok();
 }
 
@@ -525,6 +569,7 @@ void ferry_sub_close(ferry_sub *sub)
     if (!sub)
         return;
     fy_node_remove_port(sub->node, &sub->link);
+    flush_returns(sub);
     fy_waiter_fini(&sub->waiter);
     /* Samples still held are taken back by their publishers when they see
      * this slot freed; the mappings go with this process's view. */
@@ -539,6 +584,7 @@ void ferry_sub_close(ferry_sub *sub)
     free(sub->conns);
     free(sub->active);
     free(sub->held);
+    free(sub->returns);
     free(sub);
 }
 
@@ -549,8 +595,7 @@ static int sub_has_sample(ferry_sub *sub)
     for (uint32_t i = 0; i < sub->nactive; i++) {
         struct sub_conn *sc = &sub->conns[sub->active[i]];
         uint64_t h = atomic_load_explicit(&sc->shm->head, memory_order_relaxed);
-        if (fy_entry_is(atomic_load_explicit(&sc->submit[h & sub->sub_mask], memory_order_acquire), h,
-                        sub->sub_log2))
+        if (fy_submit_ready(sc->submit, sub->sub_mask, sub->sub_log2, h, memory_order_acquire))
             return 1;
     }
     return 0;

@@ -1,6 +1,8 @@
 /*
  * The two rings of a connection, in shared memory. Positions are 64-bit
  * counters that never wrap in practice; a slot is ring[pos & (size - 1)].
+ * The submit ring holds one cache line per position (struct fy_submit_slot:
+ * this word, then the sample's metadata); the return ring one word.
  *
  * Entries carry a "turn" (the position's lap number, top bit always set) so
  * that a consumer learns an entry is ready from the entry itself: it never
@@ -21,7 +23,8 @@
  * (DROP_OLDEST), so head is advanced with a CAS by both.
  * Orderings, every acquire/release pair:
  *   - producer store(entry, release)   -> consumer load(entry, acquire):
- *     the chunk header and payload written before the send are visible.
+ *     the slot's metadata and the payload written before the send are
+ *     visible.
  *   - consumer CAS(head, release)      -> producer load(head, acquire):
  *     the consumer's read of the entry happened before the producer may
  *     overwrite that slot one lap later.
@@ -35,6 +38,18 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+
+#include "shm/layout.h"
+
+/* What a submit slot says about its sample besides chunk and size. */
+struct fy_sample_meta {
+    uint64_t sequence;
+    uint64_t timestamp_ns;
+    uint64_t call_id;
+    uint32_t reply_slot;
+    uint32_t reply_gen;
+    uint32_t flags;
+};
 
 /* Eight bits of lap suffice: a consumer validates what it read with a CAS
  * on head, and the producer never runs more than one lap ahead. */
@@ -59,7 +74,29 @@ static inline uint32_t fy_entry_tag(uint64_t entry) { return (uint32_t)((entry >
 static inline uint32_t fy_entry_chunk(uint64_t entry) { return (uint32_t)((entry >> 32) & 0xffffu); }
 static inline uint32_t fy_entry_size(uint64_t entry) { return (uint32_t)entry; }
 
-/* Producer side: publish one entry at pos. */
+/* Producer side of the submit ring: the metadata first, then the word.
+ * seq_cst, not release: the exchange is also the full fence of the wake
+ * protocol (src/event/waiter.h) before the producer reads the consumer's
+ * waiter flags. On x86 it costs what a release store plus that fence would. */
+static inline void fy_submit_put(struct fy_submit_slot *slot, uint64_t word, const struct fy_sample_meta *m)
+{
+    atomic_store_explicit(&slot->sequence, m->sequence, memory_order_relaxed);
+    atomic_store_explicit(&slot->timestamp_ns, m->timestamp_ns, memory_order_relaxed);
+    atomic_store_explicit(&slot->call_id, m->call_id, memory_order_relaxed);
+    atomic_store_explicit(&slot->reply_slot, m->reply_slot, memory_order_relaxed);
+    atomic_store_explicit(&slot->reply_gen, m->reply_gen, memory_order_relaxed);
+    atomic_store_explicit(&slot->flags, m->flags, memory_order_relaxed);
+    atomic_exchange_explicit(&slot->word, word, memory_order_seq_cst);
+}
+
+/* Whether the submit ring holds an entry at pos (a peek, nothing taken). */
+static inline int fy_submit_ready(struct fy_submit_slot *ring, uint64_t mask, unsigned log2size, uint64_t pos,
+                                  memory_order order)
+{
+    return fy_entry_is(atomic_load_explicit(&ring[pos & mask].word, order), pos, log2size);
+}
+
+/* Producer side of the return ring: publish one entry at pos. */
 static inline void fy_ring_put(_Atomic uint64_t *ring, uint64_t mask, unsigned log2size, uint64_t pos,
                                uint32_t chunk, uint32_t size)
 {
@@ -69,19 +106,38 @@ static inline void fy_ring_put(_Atomic uint64_t *ring, uint64_t mask, unsigned l
 /* Consumer side of the submit ring: 1 and *entry when an entry was taken,
  * 0 when empty, -1 when the entry at head was written by another publisher
  * generation than tag (the connection changed hands: refresh first).
- * Retries when the producer took the oldest entry meanwhile. */
-static inline int fy_submit_take(_Atomic uint64_t *ring, _Atomic uint64_t *head, uint64_t mask, unsigned log2size,
-                                 uint32_t tag, uint64_t *entry)
+ * head_shared: the producer may take the oldest entry back (DROP_OLDEST), so
+ * head moves with a CAS, retried when the producer won; otherwise (BLOCK)
+ * only the consumer writes head and a release store does, which spares a
+ * locked instruction on every take. */
+static inline int fy_submit_take(struct fy_submit_slot *ring, _Atomic uint64_t *head, uint64_t mask,
+                                 unsigned log2size, uint32_t tag, int head_shared, uint64_t *entry,
+                                 struct fy_sample_meta *m)
 {
     /* Relaxed: head is written by this consumer, except for the producer's
      * CAS, which the CAS below detects. */
     uint64_t h = atomic_load_explicit(head, memory_order_relaxed);
     for (;;) {
-        uint64_t e = atomic_load_explicit(&ring[h & mask], memory_order_acquire);
+        struct fy_submit_slot *slot = &ring[h & mask];
+        uint64_t e = atomic_load_explicit(&slot->word, memory_order_acquire);
         if (!fy_entry_is(e, h, log2size))
             return 0;
         if (fy_entry_tag(e) != (tag & 0xffu))
             return -1;
+        /* Read before the CAS: once head moves on, the producer may reuse
+         * the slot. Should it have taken the slot back already, the CAS
+         * fails and what was read here is dropped. */
+        m->sequence = atomic_load_explicit(&slot->sequence, memory_order_relaxed);
+        m->timestamp_ns = atomic_load_explicit(&slot->timestamp_ns, memory_order_relaxed);
+        m->call_id = atomic_load_explicit(&slot->call_id, memory_order_relaxed);
+        m->reply_slot = atomic_load_explicit(&slot->reply_slot, memory_order_relaxed);
+        m->reply_gen = atomic_load_explicit(&slot->reply_gen, memory_order_relaxed);
+        m->flags = atomic_load_explicit(&slot->flags, memory_order_relaxed);
+        if (!head_shared) {
+            atomic_store_explicit(head, h + 1, memory_order_release);
+            *entry = e;
+            return 1;
+        }
         if (atomic_compare_exchange_weak_explicit(head, &h, h + 1, memory_order_release, memory_order_relaxed)) {
             *entry = e;
             return 1;

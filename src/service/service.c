@@ -184,8 +184,8 @@ int fy_geometry_compute(struct fy_svc_geometry *g, const struct fy_svc_config *c
                        "per publisher; the limit is %u: lower one of them",
                        (unsigned long long)chunks, FY_MAX_CHUNKS);
     g->chunk_count = (uint32_t)chunks;
-    g->payload_offset = align;
-    g->chunk_stride = round_up(g->payload_offset + c->max_payload, align);
+    g->payload_offset = 0; /* metadata travels in the submit slot */
+    g->chunk_stride = round_up(c->max_payload, align);
     if (c->max_payload >= 65536)
         g->chunk_stride = round_up(g->chunk_stride, 4096); /* large frames start on a page */
     g->data_size = FY_DATA_START + chunks * g->chunk_stride;
@@ -197,7 +197,9 @@ int fy_geometry_compute(struct fy_svc_geometry *g, const struct fy_svc_config *c
     g->ret_ring_size = (uint32_t)fy_pow2_at_least((uint64_t)c->queue_capacity + c->max_borrowed);
     geometry_slots(g, c);
     g->conn_stride =
-        round_up(sizeof(struct fy_conn) + ((uint64_t)g->sub_ring_size + g->ret_ring_size) * sizeof(uint64_t), FY_LINE);
+        round_up(sizeof(struct fy_conn) + (uint64_t)g->sub_ring_size * sizeof(struct fy_submit_slot) +
+                     (uint64_t)g->ret_ring_size * sizeof(uint64_t),
+                 FY_LINE);
     g->total_size = g->off_conns + (uint64_t)c->max_publishers * c->max_subscribers * g->conn_stride;
     if (g->total_size > (1ull << 31))
         return fy_fail(FERRY_EINVAL, "the service segment would need %llu bytes: lower max_publishers, "
@@ -497,8 +499,7 @@ static int pub_samples_pending(struct fy_service *svc, uint32_t p, uint32_t gen)
         if (atomic_load_explicit(&c->link, memory_order_acquire) != fy_link_make(gen, sgen))
             continue;
         uint64_t h = atomic_load_explicit(&c->head, memory_order_acquire);
-        uint64_t e = atomic_load_explicit(&fy_conn_submit(c)[h & mask], memory_order_acquire);
-        if (fy_entry_is(e, h, log2))
+        if (fy_submit_ready(fy_conn_submit(c), mask, log2, h, memory_order_acquire))
             return 1;
     }
     return 0;

@@ -1,5 +1,5 @@
 /*
- * The shared-memory layout, version 1. docs/architecture.md draws it out.
+ * The shared-memory layout, version 2. docs/architecture.md draws it out.
  *
  * Nothing here appears in a public header. Every structure holds offsets and
  * indices, never pointers, because each process maps a segment at its own
@@ -15,7 +15,8 @@
  *   fy_conn[max_publishers][max_subscribers]
  *       line 0   written by the publisher   (link, dropped): rarely
  *       line 1   written by the subscriber  (head): every take
- *       uint64 submit[sub_ring_size]        publisher -> subscriber entries
+ *       fy_submit_slot submit[sub_ring_size]   publisher -> subscriber, one
+ *                line each: the hand-off word and the sample's metadata
  *       uint64 ret[ret_ring_size]           subscriber -> publisher entries
  *
  * Event service segment: the same header and slots (publisher slots hold
@@ -26,7 +27,8 @@
  * State service segment: the same header and slots (the one publisher slot
  * holds the writer, subscriber slots the readers, each with its hazard),
  * then a state header (current = version << 16 | buffer index, written by
- * the writer; the persistence directory) and max_readers + 2 + FY_STATE_SPARES
+ * the writer; the count of waiting readers; the persistence directory) and
+ * max_readers + 2 + FY_STATE_SPARES
  * buffers, each a
  * 64-byte fy_state_buffer header followed by max_payload bytes.
  *
@@ -34,9 +36,9 @@
  * publisher only and mapped read-only by subscribers:
  *
  *   fy_data_header       (page 0)
- *   chunk[chunk_count]   at FY_DATA_START + i * chunk_stride, each:
- *       fy_chunk_header  (64 bytes: sequence, timestamp, publisher id, size)
- *       payload          at payload_offset within the chunk
+ *   chunk[chunk_count]   at FY_DATA_START + i * chunk_stride: the payload
+ *                        only (payload_offset 0); a sample's metadata
+ *                        travels in its submit slot, not next to the data
  */
 #ifndef FY_SHM_LAYOUT_H
 #define FY_SHM_LAYOUT_H
@@ -49,7 +51,7 @@
 #include "ferry/ferry.h"
 
 #define FY_LINE 64
-#define FY_LAYOUT_VERSION 1u
+#define FY_LAYOUT_VERSION 2u
 #define FY_MAGIC_SERVICE 0x7673797272656666ull /* "ffervsyv" little-endian tag */
 #define FY_MAGIC_DATA 0x6164797272656666ull
 #define FY_MAGIC_NODE 0x6f6e797272656666ull
@@ -176,7 +178,26 @@ struct fy_conn {
      * ring's positions are private to each side: both start at 0 on link. */
     _Atomic uint64_t head; /* next submit position to consume */
     char pad1[FY_LINE - 8];
-    /* Then: _Atomic uint64_t submit[sub_ring_size]; _Atomic uint64_t ret[ret_ring_size]; */
+    /* Then: struct fy_submit_slot submit[sub_ring_size];
+     *       _Atomic uint64_t ret[ret_ring_size]; (from a line boundary) */
+};
+
+/* One queued sample, one cache line: the subscriber learns everything about
+ * it from the line that hands it over, so a take costs one cache miss and
+ * the payload is touched only by the user. The publisher writes the
+ * metadata first and the word last (release); the subscriber reads the
+ * word (acquire), then the metadata, then claims the position with a CAS on
+ * head, which fails if the publisher took the slot back meanwhile. */
+struct fy_submit_slot {
+    _Atomic uint64_t word; /* turn | generation tag | chunk | size (queue/ring.h) */
+    _Atomic uint64_t sequence;
+    _Atomic uint64_t timestamp_ns;
+    /* Request-response only: which call, where the response goes. */
+    _Atomic uint64_t call_id;
+    _Atomic uint32_t reply_slot; /* the client's response-subscriber slot */
+    _Atomic uint32_t reply_gen;
+    _Atomic uint32_t flags; /* FY_CALL_* */
+    char pad[FY_LINE - 44];
 };
 
 struct fy_data_header {
@@ -187,21 +208,6 @@ struct fy_data_header {
     uint64_t chunk_stride;
     uint64_t payload_offset;
     uint64_t size;
-};
-
-/* Written by the publisher before the entry that hands the chunk over is
- * released; read by subscribers only for ferry_sub_sample_info. */
-struct fy_chunk_header {
-    uint64_t sequence;
-    uint64_t timestamp_ns;
-    uint64_t publisher_id;
-    uint64_t size;
-    /* Request-response only: which call, where the response goes. */
-    uint64_t call_id;
-    uint32_t reply_slot; /* the client's response-subscriber slot */
-    uint32_t reply_gen;
-    uint32_t flags; /* FY_CALL_* */
-    char pad[FY_LINE - 52];
 };
 
 enum fy_call_flags {
@@ -219,6 +225,12 @@ enum fy_call_flags {
 struct fy_state_header {
     _Atomic uint64_t current; /* version << 16 | buffer index; 0: nothing published */
     char pad[FY_LINE - 8];
+    /* Readers inside ferry_state_wait. The writer looks at the readers' slot
+     * lines (waiter flags) only while this is not 0: those lines also hold
+     * the hazards, and reading them on every publish would make every
+     * reader's next hazard store a cache miss. */
+    _Atomic uint32_t sleepers;
+    char pad_sleepers[FY_LINE - 4];
     char persist_dir[FY_STATE_PATH_MAX + 1]; /* "" when not persisted */
 };
 
@@ -242,7 +254,7 @@ struct fy_node_record {
 
 _Static_assert(sizeof(struct fy_slot) == FY_LINE, "a slot is one cache line");
 _Static_assert(sizeof(struct fy_conn) == 2 * FY_LINE, "a connection header is two cache lines");
-_Static_assert(sizeof(struct fy_chunk_header) == FY_LINE, "a chunk header is one cache line");
+_Static_assert(sizeof(struct fy_submit_slot) == FY_LINE, "a submit slot is one cache line");
 
 /* Accessors take the port's private, validated copy of the geometry, never
  * the one in shared memory (which a peer could change after validation). */
@@ -268,11 +280,11 @@ static inline _Atomic uint64_t *fy_event_bits(void *base, const struct fy_svc_ge
     return (_Atomic uint64_t *)((char *)base + g->off_conns + (uint64_t)s * g->conn_stride);
 }
 
-static inline _Atomic uint64_t *fy_conn_submit(struct fy_conn *c) { return (_Atomic uint64_t *)(c + 1); }
+static inline struct fy_submit_slot *fy_conn_submit(struct fy_conn *c) { return (struct fy_submit_slot *)(c + 1); }
 
 static inline _Atomic uint64_t *fy_conn_ret(struct fy_conn *c, const struct fy_svc_geometry *g)
 {
-    return (_Atomic uint64_t *)(c + 1) + g->sub_ring_size;
+    return (_Atomic uint64_t *)(fy_conn_submit(c) + g->sub_ring_size);
 }
 
 #endif

@@ -414,7 +414,10 @@ int ferry_state_publish(ferry_state_writer *w, void *buffer, uint64_t *version)
     /* seq_cst: the buffer is complete before anyone can see it as current,
      * and the switch is ordered before the waiter flags are read below. */
     atomic_store_explicit(&w->sh->current, (v << 16) | b, memory_order_seq_cst);
-    for (uint32_t r = 0; r < w->svc.cfg.max_subscribers; r++) {
+    /* seq_cst pairs with the increment in ferry_state_wait: either we see
+     * the sleeper here, or it sees this version before it sleeps. */
+    uint32_t waiting = atomic_load_explicit(&w->sh->sleepers, memory_order_seq_cst);
+    for (uint32_t r = 0; waiting && r < w->svc.cfg.max_subscribers; r++) {
         struct fy_slot *rs = fy_sub_slot(w->svc.hdr, &w->svc.geo, r);
         if (atomic_load_explicit(&rs->state, memory_order_relaxed) == FY_SLOT_ACTIVE)
             fy_wake(&rs->waiter, w->svc.domain, atomic_load_explicit(&rs->port_id, memory_order_relaxed));
@@ -590,7 +593,12 @@ int ferry_state_wait(ferry_state_reader *r, uint64_t newer_than, int64_t timeout
         return fy_fail(FERRY_EINVAL, "ferry_state_wait: timeout %lld: use >= 0 or FERRY_FOREVER", (long long)timeout_ns);
     r->newer_than = newer_than;
     r->writer_gone = 0;
+    /* Announced for the whole wait, spinning included; a reader killed
+     * inside leaves the count up, which costs the writer a look at every
+     * reader's waiter on each publish (as if someone waited), nothing more. */
+    atomic_fetch_add_explicit(&r->sh->sleepers, 1, memory_order_seq_cst);
     int rc = fy_waiter_wait(&r->waiter, &r->ops, timeout_ns);
+    atomic_fetch_sub_explicit(&r->sh->sleepers, 1, memory_order_relaxed);
     if (rc == FERRY_ETIMEDOUT)
         return fy_fail(rc, "ferry_state_wait on \"%s\": no version newer than %llu within %lld ns", r->svc.name,
                        (unsigned long long)newer_than, (long long)timeout_ns);

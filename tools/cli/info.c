@@ -82,10 +82,9 @@ static uint64_t queue_fill(struct fy_conn *c, const struct fy_svc_geometry *g)
     unsigned log2 = fy_log2(g->sub_ring_size);
     uint64_t mask = g->sub_ring_size - 1;
     uint64_t head = atomic_load_explicit(&c->head, memory_order_acquire);
-    _Atomic uint64_t *ring = fy_conn_submit(c);
+    struct fy_submit_slot *ring = fy_conn_submit(c);
     uint64_t n = 0;
-    while (n < g->sub_ring_size &&
-           fy_entry_is(atomic_load_explicit(&ring[(head + n) & mask], memory_order_acquire), head + n, log2))
+    while (n < g->sub_ring_size && fy_submit_ready(ring, mask, log2, head + n, memory_order_acquire))
         n++;
     return n;
 }
