@@ -1,12 +1,17 @@
 /*
- * ferry-reqres: ferry's request-response pattern. A is the client, B the
- * server of service "rpc". A loans a request of the message size, stamps it
- * and sends it (ferry_client_send); B busy-polls ferry_server_take, checks
- * the request, loans a response of the same size, stamps it, responds with
- * FERRY_RESPONSE_LAST and finishes the call; A busy-polls ferry_client_take
- * and checks call id, size and sequence number. The harness times A's round
- * trip (one call) and reports half of it, as for every method, so the
- * figure is comparable with the one-way latencies. Sizes up to 1 MiB.
+ * ferry-reqres, ferry-reqres-touch: ferry's request-response pattern. A is
+ * the client, B the server of service "rpc". A loans a request of the
+ * message size and sends it (ferry_client_send); B busy-polls
+ * ferry_server_take, checks the request's size, loans a response of the same
+ * size, responds with FERRY_RESPONSE_LAST and finishes the call; A busy-polls
+ * ferry_client_take and checks that the response is the last one of the call
+ * it sent and that call ids advance by one per call, in step with the
+ * harness's sequence. As in `ferry`, the payloads stay untouched: this
+ * measures the two hand-offs. With touch, both sides also write the harness's
+ * sequence into every 64 B line of what they send and check every line of
+ * what they receive. The harness times A's round trip (one call) and reports
+ * half of it, as for every method, so the figure is comparable with the
+ * one-way latencies. Sizes up to 1 MiB.
  */
 #include "bench.h"
 
@@ -24,8 +29,11 @@ struct rr_ep {
     ferry_client *client;
     ferry_server *server;
     size_t size;
+    int touch;
     uint64_t call_id; /* client: the open call */
     ferry_call call;  /* server: the call being answered */
+    int have_offset;
+    uint64_t id_offset; /* client: harness sequence - call id */
 };
 
 static int rr_err(const char *what)
@@ -67,6 +75,7 @@ static int rr_open(const struct bench_params *p, void *shared, enum bench_role r
     if (!ep)
         return bench_fail("out of memory");
     ep->size = p->size;
+    ep->touch = p->touch;
     ferry_node_opts nopts;
     ferry_node_opts_init(&nopts);
     nopts.domain = p->tag;
@@ -110,7 +119,8 @@ static int rr_send(void *opaque, uint64_t seq)
     if (ep->client) {
         if (ferry_client_loan(ep->client, ep->size, &payload) != FERRY_OK)
             return rr_err("ferry_client_loan");
-        bench_payload_fill(payload, ep->size, seq, 0);
+        if (ep->touch)
+            bench_payload_fill(payload, ep->size, seq, 1);
         unsigned spins = 0;
         for (;;) {
             int rc = ferry_client_send(ep->client, payload, &ep->call_id);
@@ -126,7 +136,8 @@ static int rr_send(void *opaque, uint64_t seq)
     }
     if (ferry_server_loan(ep->server, ep->call, ep->size, &payload) != FERRY_OK)
         return rr_err("ferry_server_loan");
-    bench_payload_fill(payload, ep->size, seq, 0);
+    if (ep->touch)
+        bench_payload_fill(payload, ep->size, seq, 1);
     if (ferry_server_respond(ep->server, ep->call, payload, FERRY_RESPONSE_LAST) != FERRY_OK)
         return rr_err("ferry_server_respond");
     if (ferry_server_finish(ep->server, ep->call) != FERRY_OK)
@@ -149,7 +160,7 @@ static int rr_recv(void *opaque, uint64_t seq)
         if (size != ep->size)
             return bench_fail("request %llu: size %zu, expected %zu", (unsigned long long)seq, size, ep->size);
         /* The request stays valid until ferry_server_finish (in rr_send). */
-        return bench_payload_check(payload, ep->size, seq, 0);
+        return ep->touch ? bench_payload_check(payload, ep->size, seq, 1) : 0;
     }
     uint64_t id = 0;
     int last = 0;
@@ -157,14 +168,22 @@ static int rr_recv(void *opaque, uint64_t seq)
         bench_spin(&spins);
     if (rc != FERRY_OK)
         return rr_err("ferry_client_take");
-    int bad;
+    int bad = 0;
     if (id != ep->call_id || !last)
         bad = bench_fail("response %llu: call %llu (last %d), expected the last response of call %llu",
                          (unsigned long long)seq, (unsigned long long)id, last, (unsigned long long)ep->call_id);
     else if (size != ep->size || !payload)
         bad = bench_fail("response %llu: size %zu, expected %zu", (unsigned long long)seq, size, ep->size);
-    else
-        bad = bench_payload_check(payload, ep->size, seq, 0);
+    else if (ep->touch)
+        bad = bench_payload_check(payload, ep->size, seq, 1);
+    if (!bad) {
+        if (!ep->have_offset) {
+            ep->id_offset = seq - id;
+            ep->have_offset = 1;
+        }
+        if (id + ep->id_offset != seq)
+            bad = bench_seq_error(seq, id + ep->id_offset);
+    }
     ferry_client_release(ep->client, payload);
     return bad;
 }
@@ -173,8 +192,23 @@ static int rr_cleanup(const struct bench_params *p, void *shared) { return bench
 
 const struct bench_method bench_method_ferry_reqres = {
     .name = "ferry-reqres",
-    .summary = "ferry request-response: one call (request + last response, both busy-polled); one-way = "
-               "round trip / 2; up to 1 MiB",
+    .summary = "ferry request-response: one call (request + last response, both busy-polled, payloads "
+               "untouched); one-way = round trip / 2; up to 1 MiB",
+    .touch = 0,
+    .stream = 0,
+    .prepare = rr_prepare,
+    .open = rr_open,
+    .send = rr_send,
+    .recv = rr_recv,
+    .close = rr_close,
+    .cleanup = rr_cleanup,
+    .supports = rr_supports,
+};
+
+const struct bench_method bench_method_ferry_reqres_touch = {
+    .name = "ferry-reqres-touch",
+    .summary = "ferry-reqres, plus both sides write and read every 64 B line of request and response",
+    .touch = 1,
     .stream = 0,
     .prepare = rr_prepare,
     .open = rr_open,

@@ -17,6 +17,7 @@ extern const struct bench_method bench_method_ferry_wait;
 extern const struct bench_method bench_method_ferry_spin;
 extern const struct bench_method bench_method_ferry_event;
 extern const struct bench_method bench_method_ferry_reqres;
+extern const struct bench_method bench_method_ferry_reqres_touch;
 extern const struct bench_method bench_method_shm_copy;
 extern const struct bench_method bench_method_mmap_file;
 extern const struct bench_method bench_method_eventfd_shm;
@@ -49,6 +50,7 @@ const struct bench_method *const bench_methods[] = {
     &bench_method_ferry_spin,
     &bench_method_ferry_event,
     &bench_method_ferry_reqres,
+    &bench_method_ferry_reqres_touch,
     &bench_method_shm_copy,
     &bench_method_mmap_file,
     &bench_method_eventfd_shm,
