@@ -59,7 +59,7 @@ int main(void)
     CHECK_EQ(o.max_loans, 2);
     CHECK_EQ(o.max_borrowed, 2);
     CHECK_EQ(o.overflow, FERRY_OVERFLOW_DROP_OLDEST);
-    CHECK_EQ(o.timestamps, 1);
+    CHECK_EQ(o.timestamps, 0);
 
     ferry_node *node = ft_node_open(domain, "args");
     ferry_pub *pub = NULL, *pub2 = NULL;

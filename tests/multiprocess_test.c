@@ -75,6 +75,7 @@ int main(void)
     o.max_payload = 512;
     o.queue_capacity = 8;
     o.overflow = FERRY_OVERFLOW_BLOCK;
+    o.timestamps = 1; /* the peer's samples carry its clock */
     char opts_text[512];
     ft_opts_format(&o, opts_text, sizeof opts_text);
     ferry_sub *sub = NULL;

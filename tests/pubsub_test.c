@@ -27,6 +27,7 @@ static ferry_pubsub_opts opts_with(size_t max_payload, uint32_t q, uint32_t loan
     o.queue_capacity = q;
     o.max_loans = loans;
     o.alignment = align;
+    o.timestamps = 1; /* the checks below look at timestamp_ns */
     return o;
 }
 

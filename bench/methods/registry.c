@@ -12,7 +12,7 @@ extern const struct bench_method bench_method_raw;
 extern const struct bench_method bench_method_raw_touch;
 extern const struct bench_method bench_method_ferry;
 extern const struct bench_method bench_method_ferry_touch;
-extern const struct bench_method bench_method_ferry_nots;
+extern const struct bench_method bench_method_ferry_ts;
 extern const struct bench_method bench_method_ferry_wait;
 extern const struct bench_method bench_method_ferry_spin;
 extern const struct bench_method bench_method_ferry_event;
@@ -45,7 +45,7 @@ const struct bench_method *const bench_methods[] = {
     &bench_method_raw_touch,
     &bench_method_ferry,
     &bench_method_ferry_touch,
-    &bench_method_ferry_nots,
+    &bench_method_ferry_ts,
     &bench_method_ferry_wait,
     &bench_method_ferry_spin,
     &bench_method_ferry_event,

@@ -32,7 +32,8 @@ inline ferry::Options options()
 {
     return ferry::Options()
         .queue_capacity(16)                  // room for a short hiccup of the subscriber...
-        .overflow(ferry::Overflow::block);   // ...and past that the publisher waits, nothing is lost
+        .overflow(ferry::Overflow::block)    // ...and past that the publisher waits, nothing is lost
+        .timestamps(true);                   // the subscriber prints each sample's latency
 }
 
 } // namespace imu

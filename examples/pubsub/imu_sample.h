@@ -42,6 +42,9 @@ static inline void imu_pubsub_opts(ferry_pubsub_opts *opts)
      * samples. A real sensor driver might prefer FERRY_OVERFLOW_DROP_OLDEST
      * (the default): it never waits, and a slow reader loses the oldest. */
     opts->overflow = FERRY_OVERFLOW_BLOCK;
+    /* Stamp every sample at send (a publisher option, off by default: one
+     * clock read per send): the subscriber prints each sample's latency. */
+    opts->timestamps = 1;
 }
 
 #endif

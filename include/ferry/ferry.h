@@ -131,9 +131,11 @@ typedef struct ferry_pubsub_opts {
     uint32_t max_loans;       /* samples one publisher may hold loaned at once (default 2) */
     uint32_t max_borrowed;    /* samples one subscriber may hold taken at once (default 2) */
     ferry_overflow overflow;  /* default FERRY_OVERFLOW_DROP_OLDEST; exact match */
-    /* Publishers only, not part of the service: 1 (default) stamps every
-     * sample with CLOCK_MONOTONIC at send, which costs one clock read
-     * (~20 ns on a VM); 0 leaves ferry_sample_info.timestamp_ns at 0. */
+    /* Publishers only, not part of the service: 1 stamps every sample with
+     * CLOCK_MONOTONIC at send; 0 (default) leaves
+     * ferry_sample_info.timestamp_ns at 0. The clock read costs 20-30 ns per
+     * send on a VM and, being ordered, keeps a stream of sends from
+     * overlapping their cache misses: about half the peak 64 B rate. */
     int timestamps;
 } ferry_pubsub_opts;
 

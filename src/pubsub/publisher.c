@@ -129,6 +129,11 @@ static void put(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk)
                   fy_entry_make(pc->tail, pub->sub_log2, pub->gen, chunk, st->size), &st->meta);
     pc->shadow[pc->tail & pub->sub_mask] = chunk;
     pc->tail++;
+    /* The slot after the next one: a subscriber that keeps up polls the
+     * next one (pc->tail), and taking that line from it would slow it down.
+     * Rings of 2 slots have no such slot. */
+    if (pub->sub_mask >= 3)
+        fy_prefetch_for_write(&pc->submit[(pc->tail + 1) & pub->sub_mask]);
     pc->held[chunk] = 1;
     pc->outstanding++;
     pub->refs[chunk]++;

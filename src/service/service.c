@@ -29,7 +29,7 @@ void ferry_pubsub_opts_init(ferry_pubsub_opts *o)
     o->max_loans = 2;
     o->max_borrowed = 2;
     o->overflow = FERRY_OVERFLOW_DROP_OLDEST;
-    o->timestamps = 1;
+    o->timestamps = 0;
 }
 
 static int check_range(const char *field, uint64_t v, uint64_t lo, uint64_t hi)

@@ -62,7 +62,7 @@ int main(void)
     ft_peer peer;
     ev_peer_start(&peer, domain, "writer");
     unsigned long long peer_pub_id = 0;
-    CHECK(sscanf(ft_peer_ok(&peer, line, sizeof line, "pub wake/a"), "%llu", &peer_pub_id) == 1);
+    CHECK(sscanf(ft_peer_ok(&peer, line, sizeof line, "pub wake/a ts=1"), "%llu", &peer_pub_id) == 1);
 
     int slept = 0;
     uint64_t expect_seq = 0;
@@ -99,7 +99,10 @@ int main(void)
 
     /* ---- the peer sleeps, we publish ------------------------------------- */
     ferry_pub *pub = NULL;
-    CHECK_OK(ferry_pub_open(&pub, node, "wake/b", NULL));
+    ferry_pubsub_opts stamped;
+    ferry_pubsub_opts_init(&stamped);
+    stamped.timestamps = 1; /* the peer measures its wake-up from the stamp */
+    CHECK_OK(ferry_pub_open(&pub, node, "wake/b", &stamped));
     ft_peer_ok(&peer, line, sizeof line, "sub wake/b");
     ft_peer_ok(&peer, line, sizeof line, "waitopts 0 %lld", LIVENESS_OFF);
     for (uint64_t round = 1; round <= 3; round++) {

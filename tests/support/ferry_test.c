@@ -351,6 +351,10 @@ int ft_opts_parse_word(ferry_pubsub_opts *o, const char *word, char *err, size_t
             o->max_borrowed = (uint32_t)n;
             return 0;
         }
+        if (KEY("ts")) {
+            o->timestamps = (int)n;
+            return 0;
+        }
     }
 #undef KEY
     snprintf(err, err_size, "bad option '%s'", word);
@@ -359,9 +363,10 @@ int ft_opts_parse_word(ferry_pubsub_opts *o, const char *word, char *err, size_t
 
 void ft_opts_format(const ferry_pubsub_opts *o, char *out, size_t size)
 {
-    snprintf(out, size, "type=%s payload=%zu align=%zu hist=%u q=%u pubs=%u subs=%u loans=%u borrowed=%u overflow=%s",
+    snprintf(out, size,
+             "type=%s payload=%zu align=%zu hist=%u q=%u pubs=%u subs=%u loans=%u borrowed=%u overflow=%s ts=%d",
              o->type_name ? o->type_name : "bytes", o->max_payload, o->alignment, (unsigned)o->history,
              (unsigned)o->queue_capacity, (unsigned)o->max_publishers, (unsigned)o->max_subscribers,
              (unsigned)o->max_loans, (unsigned)o->max_borrowed,
-             o->overflow == FERRY_OVERFLOW_BLOCK ? "block" : "drop");
+             o->overflow == FERRY_OVERFLOW_BLOCK ? "block" : "drop", o->timestamps);
 }

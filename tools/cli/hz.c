@@ -25,8 +25,9 @@ static const char usage[] =
     "  -h, --help        this help\n"
     "\n"
     "The rate is (samples - 1) / (time between the first and the last sample), as\n"
-    "measured on arrival. Latency needs publishers with timestamps on (the default);\n"
-    "it includes the time hz takes to wake up when a sample arrives.\n"
+    "measured on arrival. Latency needs publishers that stamp their samples\n"
+    "(ferry_pubsub_opts.timestamps = 1; off by default, on in `ferry pub`); it\n"
+    "includes the time hz takes to wake up when a sample arrives.\n"
     "\n"
     "exit codes: 0 ok, 1 error, 2 usage error, 3 no such service\n";
 

@@ -567,12 +567,13 @@ static int sink_open(struct sink *k, ferry_node *node, const char *name, const s
         if (info) {
             o = info->opts;
             o.type_name = info->type_name;
-            o.timestamps = 1;
         } else {
             ferry_pubsub_opts_init(&o);
             if (largest > o.max_payload)
                 o.max_payload = largest;
         }
+        /* A debugging tool: stamp, so that echo and hz can show latency. */
+        o.timestamps = 1;
         if (a->set_type)
             o.type_name = a->opts.type_name;
         if (a->set_payload)

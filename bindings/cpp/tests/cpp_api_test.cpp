@@ -65,7 +65,7 @@ static void test_roundtrip(const std::string &dom)
     CHECK(node.id() != 0);
 
     auto sub = node.subscriber<Pose>("cpp/pose");
-    auto pub = node.publisher<Pose>("cpp/pose");
+    auto pub = node.publisher<Pose>("cpp/pose", ferry::Options().timestamps(true));
     CHECK(pub.type_name() == "cpp_test.pose.v1");
     CHECK(pub.max_payload() == sizeof(Pose) && pub.alignment() == alignof(Pose));
     CHECK(!sub.take()); // nothing yet: an empty Received, not an error
