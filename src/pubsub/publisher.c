@@ -74,6 +74,7 @@ struct ferry_pub {
     uint64_t seq, sent;
     uint64_t sub_mask, ret_mask;
     unsigned sub_log2, ret_log2;
+    uint32_t prefetch_ahead; /* submit slots; 0: none (see put) */
     uint32_t queue_cap, conn_limit;
     int timestamps;
     uint32_t rr; /* round robin of fy_pub_send_any */
@@ -129,11 +130,13 @@ static void put(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk)
                   fy_entry_make(pc->tail, pub->sub_log2, pub->gen, chunk, st->size), &st->meta);
     pc->shadow[pc->tail & pub->sub_mask] = chunk;
     pc->tail++;
-    /* The slot after the next one: a subscriber that keeps up polls the
-     * next one (pc->tail), and taking that line from it would slow it down.
-     * Rings of 2 slots have no such slot. */
-    if (pub->sub_mask >= 3)
-        fy_prefetch_for_write(&pc->submit[(pc->tail + 1) & pub->sub_mask]);
+    /* Half a ring ahead, at most 8 slots: far enough for the line to arrive
+     * before the put that needs it (a cross-core miss costs several sends),
+     * and never the next slot, which a subscriber that keeps up is polling:
+     * taking that line from it would slow it down. Rings of 2 slots have no
+     * such slot. */
+    if (pub->prefetch_ahead)
+        fy_prefetch_for_write(&pc->submit[(pc->tail + pub->prefetch_ahead) & pub->sub_mask]);
     pc->held[chunk] = 1;
     pc->outstanding++;
     pub->refs[chunk]++;
@@ -382,6 +385,7 @@ static int pub_open(ferry_pub **out, ferry_node *node, const char *service, cons
     const struct fy_svc_config *c = &pub->svc.cfg;
     pub->sub_log2 = fy_log2(g->sub_ring_size);
     pub->sub_mask = g->sub_ring_size - 1;
+    pub->prefetch_ahead = g->sub_ring_size >= 4 ? (g->sub_ring_size / 2 < 8 ? g->sub_ring_size / 2 : 8) : 0;
     pub->ret_log2 = fy_log2(g->ret_ring_size);
     pub->ret_mask = g->ret_ring_size - 1;
     pub->queue_cap = c->queue_capacity;
@@ -495,7 +499,9 @@ static int wait_for_room(ferry_pub *pub, int try_only)
         if (!full)
             return FERRY_OK;
         if (try_only)
-            return fy_fail(FERRY_EAGAIN, "publisher on \"%s\": a subscriber's queue is full", pub->svc.name);
+            /* Static text: callers retry this in a loop, and formatting the
+             * service name in would cost more than the check. */
+            return fy_fail_static(FERRY_EAGAIN, "ferry_pub_try_send: a subscriber's queue is full: retry later");
         /* Spin briefly, then yield, then sleep: an active subscriber frees
          * room within microseconds, an idle one should not cost a core. */
         uint64_t now = fy_os_now_ns();
