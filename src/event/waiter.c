@@ -75,7 +75,12 @@ int fy_waiter_fd(struct fy_waiter *w)
 
 void fy_wake_slow(struct fy_waiter_shm *shm, uint32_t f, const char *domain, uint64_t port_id)
 {
-    if (f & FY_WAIT_ASLEEP) {
+    /* The first waker clears ASLEEP and makes the one system call; the
+     * others of a burst find it clear and make none. The waiter read the
+     * futex word before it set ASLEEP, so the increment below either comes
+     * before its FUTEX_WAIT (which then returns at once) or wakes it. */
+    if ((f & FY_WAIT_ASLEEP) &&
+        (atomic_fetch_and_explicit(&shm->flags, ~(uint32_t)FY_WAIT_ASLEEP, memory_order_acq_rel) & FY_WAIT_ASLEEP)) {
         atomic_fetch_add_explicit(&shm->futex, 1, memory_order_release);
         fy_os_futex_wake(&shm->futex);
     }
