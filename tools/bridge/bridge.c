@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,6 +60,9 @@ static const char usage_text[] =
     "      --hwm N                ZeroMQ send/receive high-water mark, messages (default 1000)\n"
     "      --scan-ms MS           how often the service listing is checked (default 250)\n"
     "      --stats S              print counters on stderr every S seconds (default: at exit)\n"
+    "      --spin-us US           after traffic, poll without sleeping for US microseconds\n"
+    "                             (default 0): lower latency for a steady stream, at the\n"
+    "                             cost of a busy core; only worth it with cores to spare\n"
     "  -v, --verbose              log every service opened\n"
     "  -h, --help                 this help\n"
     "\n"
@@ -89,6 +93,7 @@ struct config {
     int hwm;
     int scan_ms;
     int stats_s;
+    int spin_us;
     int verbose;
 };
 
@@ -181,6 +186,8 @@ static int apply_option(const char *name, const char *v, int depth)
         return parse_int(name, v, 10, 3600000, &cfg.scan_ms);
     } else if (!strcmp(name, "stats")) {
         return parse_int(name, v, 0, 86400, &cfg.stats_s);
+    } else if (!strcmp(name, "spin-us")) {
+        return parse_int(name, v, 0, 1000000, &cfg.spin_us);
     } else if (!strcmp(name, "verbose")) {
         cfg.verbose = 1;
     } else if (!strcmp(name, "config")) {
@@ -385,6 +392,11 @@ struct fwd { /* an exported local service */
     ferry_sub *sub;
     int fd;
     uint64_t open_ns;
+    /* Frames 1 and 2 prepared once at open: per sample only the publisher,
+     * sequence, timestamp, size and forward time are patched into hdr. */
+    char topic[FYB_TOPIC_PREFIX_LEN + FERRY_SERVICE_NAME_MAX + 1];
+    size_t topic_len;
+    unsigned char hdr[FYB_HEADER_SIZE];
     struct seen seen[DEDUP_SLOTS];
     uint64_t tick;
     uint64_t forwarded, own, dup, old, dropped;
@@ -392,6 +404,7 @@ struct fwd { /* an exported local service */
 
 struct rep { /* an imported service, republished locally */
     char name[FERRY_SERVICE_NAME_MAX + 1];
+    size_t name_len;
     ferry_pub *pub;
     uint64_t id;
     uint64_t retry_ns; /* open failed: do not retry before */
@@ -405,6 +418,9 @@ static struct {
     ferry_node *node;
     void *zctx, *pub, *sub;
     int nodrop; /* ZMQ_XPUB_NODROP is on: a full link makes zmq_send fail, counted */
+    /* The link was full (zmq_send EAGAIN): until this time DROP_OLDEST
+     * services are left alone (see drain_fwd). */
+    uint64_t link_full_until;
     struct fwd **fwds;
     size_t nfwd;
     struct rep **reps;
@@ -486,6 +502,20 @@ static void scan_services(void)
             free(f);
             continue;
         }
+        f->topic_len = (size_t)snprintf(f->topic, sizeof f->topic, FYB_TOPIC_PREFIX "%s", f->name);
+        fyb_header h = {0};
+        h.origin = B.origin;
+        h.max_payload = f->opts.max_payload;
+        h.alignment = (uint32_t)f->opts.alignment;
+        h.history = f->opts.history;
+        h.queue_capacity = f->opts.queue_capacity;
+        h.max_publishers = f->opts.max_publishers;
+        h.max_subscribers = f->opts.max_subscribers;
+        h.max_loans = f->opts.max_loans;
+        h.max_borrowed = f->opts.max_borrowed;
+        h.overflow = (uint32_t)f->opts.overflow;
+        snprintf(h.type_name, sizeof h.type_name, "%s", f->type);
+        fyb_encode(f->hdr, &h);
         f->fd = ferry_sub_fd(f->sub);
         if (f->fd < 0) {
             logmsg("ferry_sub_fd(%s): %s", f->name, ferry_last_error_message());
@@ -501,23 +531,50 @@ static void scan_services(void)
     free(l.v);
 }
 
-static int send_sample(const char *service, const fyb_header *h, const void *payload, size_t size)
+/* How long DROP_OLDEST services are not drained after the link was found
+ * full. While they wait, their publishers go on, and the bridge's subscriber
+ * queue keeps the newest samples (the older ones are lost there, counted as
+ * overrun_out) instead of the bridge spinning on take + a failing zmq_send
+ * for every sample, which starved the ZeroMQ I/O threads of CPU. A full
+ * ZeroMQ pipe only takes writes again once its reader has drained half of
+ * it (hwm/2 messages), and with ZMQ_DONTWAIT libzmq itself notices that
+ * with a delay of up to ~1 ms (its command throttling), so 1 ms costs no
+ * link time. */
+#define LINK_FULL_BACKOFF_NS 1000000u
+
+/* Sends one sample as three frames; 0 sent, -1 not sent (errno EAGAIN: the
+ * link is full). The payload is copied into the message (zmq_send). */
+static int send_sample(struct fwd *f, const ferry_sample_info *info, const void *payload, size_t size)
 {
-    char topic[FYB_TOPIC_PREFIX_LEN + FERRY_SERVICE_NAME_MAX + 1];
-    int tlen = snprintf(topic, sizeof topic, FYB_TOPIC_PREFIX "%s", service);
-    unsigned char hdr[FYB_HEADER_SIZE];
-    fyb_encode(hdr, h);
-    if (zmq_send(B.pub, topic, (size_t)tlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+    unsigned char *h = f->hdr;
+    fyb_put64(h + FYB_OFF_PUBLISHER, info->publisher_id);
+    fyb_put64(h + FYB_OFF_SEQUENCE, info->sequence);
+    fyb_put64(h + FYB_OFF_TIMESTAMP, info->timestamp_ns);
+    fyb_put64(h + FYB_OFF_PAYLOAD_SIZE, size);
+    fyb_put64(h + FYB_OFF_FORWARD_TIME, now_ns(CLOCK_REALTIME));
+    if (zmq_send(B.pub, f->topic, f->topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return -1; /* nothing sent: a full link (EAGAIN) or an error */
     /* Once the first frame is in, the rest of the message always fits. */
-    if (zmq_send(B.pub, hdr, sizeof hdr, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+    if (zmq_send(B.pub, h, FYB_HEADER_SIZE, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(B.pub, payload, size, ZMQ_DONTWAIT) < 0) {
-        logmsg("zmq_send (middle of a message): %s", zmq_strerror(errno));
+        int e = errno;
+        logmsg("zmq_send (middle of a message): %s", zmq_strerror(e));
+        errno = e;
         return -1;
     }
     return 0;
 }
 
+/* A DROP_OLDEST service is not drained while the link is full (see
+ * LINK_FULL_BACKOFF_NS); a BLOCK service always is, so that its publishers
+ * never wait on the network (what cannot be sent is dropped and counted). */
+static int fwd_paused(const struct fwd *f, uint64_t now)
+{
+    return f->opts.overflow != FERRY_OVERFLOW_BLOCK && now < B.link_full_until;
+}
+
+/* Takes and sends every queued sample (up to a bound, so that the other
+ * direction is served too); stops early when the link turns out full. */
 static void drain_fwd(struct fwd *f)
 {
     for (int n = 0; n < 256; n++) {
@@ -535,6 +592,7 @@ static void drain_fwd(struct fwd *f)
             ferry_sub_release(f->sub, p);
             continue;
         }
+        int full = 0;
         if (is_own_publisher(info.publisher_id)) {
             f->own++; /* came from another bridge: never sent on */
         } else if (info.timestamp_ns != 0 && info.timestamp_ns < f->open_ns) {
@@ -545,29 +603,19 @@ static void drain_fwd(struct fwd *f)
         } else if (dedup(f->seen, &f->tick, 0, info.publisher_id, info.sequence)) {
             f->dup++;
         } else if (B.pub) {
-            fyb_header h = {0};
-            h.origin = B.origin;
-            h.publisher = info.publisher_id;
-            h.sequence = info.sequence;
-            h.timestamp_ns = info.timestamp_ns;
-            h.payload_size = size;
-            h.max_payload = f->opts.max_payload;
-            h.alignment = (uint32_t)f->opts.alignment;
-            h.history = f->opts.history;
-            h.queue_capacity = f->opts.queue_capacity;
-            h.max_publishers = f->opts.max_publishers;
-            h.max_subscribers = f->opts.max_subscribers;
-            h.max_loans = f->opts.max_loans;
-            h.max_borrowed = f->opts.max_borrowed;
-            h.overflow = (uint32_t)f->opts.overflow;
-            h.forward_time_ns = now_ns(CLOCK_REALTIME);
-            snprintf(h.type_name, sizeof h.type_name, "%s", f->type);
-            if (send_sample(f->name, &h, p, size) == 0)
+            if (send_sample(f, &info, p, size) == 0) {
                 f->forwarded++;
-            else
+            } else {
                 f->dropped++;
+                full = errno == EAGAIN;
+            }
         }
         ferry_sub_release(f->sub, p);
+        if (full) {
+            B.link_full_until = now_ns(CLOCK_MONOTONIC) + LINK_FULL_BACKOFF_NS;
+            if (f->opts.overflow != FERRY_OVERFLOW_BLOCK)
+                return; /* the rest waits in the queue, see fwd_paused */
+        }
     }
 }
 
@@ -586,6 +634,7 @@ static struct rep *get_rep(const char *name, const fyb_header *h)
         if (!r)
             die_oom();
         snprintf(r->name, sizeof r->name, "%s", name);
+        r->name_len = strlen(r->name);
         B.reps = xrealloc(B.reps, (B.nrep + 1) * sizeof *B.reps);
         B.reps[B.nrep++] = r;
     }
@@ -637,21 +686,31 @@ static void handle_message(zmq_msg_t *parts, int nparts)
         B.rx_bad++;
         return;
     }
-    char name[FERRY_SERVICE_NAME_MAX + 1];
-    memcpy(name, topic + FYB_TOPIC_PREFIX_LEN, tlen - FYB_TOPIC_PREFIX_LEN);
-    name[tlen - FYB_TOPIC_PREFIX_LEN] = '\0';
     if (h.origin == B.origin) {
         B.rx_loop++;
         return;
     }
-    if (!wanted(name, DIR_IMPORT)) {
-        B.rx_unwanted++;
-        return;
-    }
-    struct rep *r = get_rep(name, &h);
+    /* A service already republished was matched against the import
+     * patterns when it was first seen: skip the glob matching. */
+    const char *tname = topic + FYB_TOPIC_PREFIX_LEN;
+    size_t nlen = tlen - FYB_TOPIC_PREFIX_LEN;
+    struct rep *r = NULL;
+    for (size_t i = 0; i < B.nrep && !r; i++)
+        if (B.reps[i]->pub && B.reps[i]->name_len == nlen && memcmp(B.reps[i]->name, tname, nlen) == 0)
+            r = B.reps[i];
     if (!r) {
-        B.rx_bad++;
-        return;
+        char name[FERRY_SERVICE_NAME_MAX + 1];
+        memcpy(name, tname, nlen);
+        name[nlen] = '\0';
+        if (!wanted(name, DIR_IMPORT)) {
+            B.rx_unwanted++;
+            return;
+        }
+        r = get_rep(name, &h);
+        if (!r) {
+            B.rx_bad++;
+            return;
+        }
     }
     if (dedup(r->seen, &r->tick, h.origin, h.publisher, h.sequence)) {
         r->dup++;
@@ -796,8 +855,11 @@ static int setup_zmq(void)
 
 static void print_stats(void)
 {
-    uint64_t fw = 0, own = 0, dup = 0, old = 0, drop = 0, rep = 0, rdup = 0, rdrop = 0;
+    uint64_t fw = 0, own = 0, dup = 0, old = 0, drop = 0, overrun = 0, rep = 0, rdup = 0, rdrop = 0;
     for (size_t i = 0; i < B.nfwd; i++) {
+        ferry_sub_stats st;
+        if (ferry_sub_stats_get(B.fwds[i]->sub, &st) == FERRY_OK)
+            overrun += st.lost;
         fw += B.fwds[i]->forwarded;
         own += B.fwds[i]->own;
         dup += B.fwds[i]->dup;
@@ -811,10 +873,11 @@ static void print_stats(void)
     }
     fprintf(stderr,
             "ferry-bridge: origin %016llx exported=%zu forwarded=%llu skipped_own=%llu skipped_old=%llu "
-            "duplicates_out=%llu dropped_out=%llu | imported=%zu received=%llu republished=%llu "
+            "duplicates_out=%llu dropped_out=%llu overrun_out=%llu | imported=%zu received=%llu republished=%llu "
             "duplicates_in=%llu dropped_in=%llu loops=%llu bad=%llu unwanted=%llu\n",
             (unsigned long long)B.origin, B.nfwd, (unsigned long long)fw, (unsigned long long)own,
-            (unsigned long long)old, (unsigned long long)dup, (unsigned long long)drop, B.nrep,
+            (unsigned long long)old, (unsigned long long)dup, (unsigned long long)drop,
+            (unsigned long long)overrun, B.nrep,
             (unsigned long long)B.rx, (unsigned long long)rep, (unsigned long long)rdup,
             (unsigned long long)rdrop, (unsigned long long)B.rx_loop, (unsigned long long)B.rx_bad,
             (unsigned long long)B.rx_unwanted);
@@ -874,6 +937,8 @@ static int run(void)
            cfg.nconnect, cfg.curve_secret ? "on" : "off");
 
     zmq_pollitem_t *items = NULL;
+    struct fwd **polled = NULL; /* polled[i] is the service of items[i + 1] */
+    uint64_t last_traffic = 0;
     uint64_t next_scan = 0, next_stats = cfg.stats_s ? now_ns(CLOCK_MONOTONIC) + (uint64_t)cfg.stats_s * 1000000000u : 0;
     while (!g_stop) {
         uint64_t now = now_ns(CLOCK_MONOTONIC);
@@ -886,25 +951,42 @@ static int run(void)
             next_stats = now + (uint64_t)cfg.stats_s * 1000000000u;
         }
         items = xrealloc(items, (B.nfwd + 1) * sizeof *items);
+        polled = xrealloc(polled, (B.nfwd + 1) * sizeof *polled);
         items[0] = (zmq_pollitem_t){.socket = B.sub, .events = ZMQ_POLLIN};
-        for (size_t i = 0; i < B.nfwd; i++)
-            items[i + 1] = (zmq_pollitem_t){.socket = NULL, .fd = B.fwds[i]->fd, .events = ZMQ_POLLIN};
-        long timeout = (long)((next_scan > now ? next_scan - now : 0) / 1000000u) + 1;
-        int rc = zmq_poll(items, (int)(B.nfwd + 1), timeout);
+        int nitems = 1;
+        for (size_t i = 0; i < B.nfwd; i++) {
+            if (fwd_paused(B.fwds[i], now))
+                continue;
+            polled[nitems - 1] = B.fwds[i];
+            items[nitems++] = (zmq_pollitem_t){.socket = NULL, .fd = B.fwds[i]->fd, .events = ZMQ_POLLIN};
+        }
+        uint64_t wake = next_scan;
+        if (now < B.link_full_until && B.link_full_until < wake)
+            wake = B.link_full_until;
+        long timeout = (long)((wake > now ? wake - now : 0) / 1000000u) + 1;
+        /* --spin-us: shortly after traffic, only look (timeout 0) instead of
+         * sleeping, so that the next sample does not pay for a wake-up. */
+        if (cfg.spin_us && now - last_traffic < (uint64_t)cfg.spin_us * 1000u)
+            timeout = 0;
+        int rc = zmq_poll(items, nitems, timeout);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
             logmsg("zmq_poll: %s", zmq_strerror(errno));
             free(items);
+            free(polled);
             return 1;
         }
+        if (rc > 0)
+            last_traffic = now;
         if (items[0].revents & ZMQ_POLLIN)
             drain_sub();
-        for (size_t i = 0; i < B.nfwd; i++)
-            if (items[i + 1].revents)
-                drain_fwd(B.fwds[i]);
+        for (int i = 1; i < nitems; i++)
+            if (items[i].revents)
+                drain_fwd(polled[i - 1]);
     }
     free(items);
+    free(polled);
     return 0;
 }
 
@@ -924,6 +1006,7 @@ int main(int argc, char **argv)
         {"hwm", required_argument, NULL, 1003},
         {"scan-ms", required_argument, NULL, 1004},
         {"stats", required_argument, NULL, 1005},
+        {"spin-us", required_argument, NULL, 1006},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -985,6 +1068,16 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    /* libzmq allocates every message frame over 33 bytes, and frees it in
+     * another thread (ours or its I/O thread). With glibc's defaults a large
+     * payload (1 MiB) then comes, message after message, from pages that were
+     * just unmapped or trimmed and must be faulted in and zeroed again: that
+     * cost as much as the copies themselves. Frames up to 32 MiB now come
+     * from the heap, and up to 64 MiB of freed memory stays there for reuse. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
     B.origin = random_id();
     int rc = run();
     print_stats();
