@@ -45,6 +45,7 @@
 
 #include <pthread.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -222,9 +223,14 @@ enum fy_call_flags {
  * readers' lines (and makes their next hazard store miss) only every few
  * publishes. */
 #define FY_STATE_SPARES 4u
+#define FY_STATE_LINE_SIZES 14u
 struct fy_state_header {
     _Atomic uint64_t current; /* version << 16 | buffer index; 0: nothing published */
-    char pad[FY_LINE - 8];
+    /* The value sizes of buffers 0..13, in current's line: a reader learns
+     * version, buffer and size from one cache line (buffers past 13 have
+     * theirs in their fy_state_buffer only). Written by the writer before
+     * the switch to that buffer; stable while a reader's hazard names it. */
+    _Atomic uint32_t sizes[FY_STATE_LINE_SIZES];
     /* Readers inside ferry_state_wait. The writer looks at the readers' slot
      * lines (waiter flags) only while this is not 0: those lines also hold
      * the hazards, and reading them on every publish would make every
@@ -255,6 +261,7 @@ struct fy_node_record {
 _Static_assert(sizeof(struct fy_slot) == FY_LINE, "a slot is one cache line");
 _Static_assert(sizeof(struct fy_conn) == 2 * FY_LINE, "a connection header is two cache lines");
 _Static_assert(sizeof(struct fy_submit_slot) == FY_LINE, "a submit slot is one cache line");
+_Static_assert(offsetof(struct fy_state_header, sleepers) == FY_LINE, "current and the sizes fill one line");
 
 /* Accessors take the port's private, validated copy of the geometry, never
  * the one in shared memory (which a peer could change after validation). */
