@@ -9,7 +9,8 @@
  *  - sizes 1..max_payload; payload alignment as configured (8, 64);
  *  - ferry_pub_send_copy, ferry_pub_try_send (DROP_OLDEST: always accepted),
  *    ferry_pub_discard (no delivery, no sequence used);
- *  - timestamps = 0 (a publisher option) leaves timestamp_ns 0;
+ *  - timestamps = 0 (a publisher option, and its default, NULL options
+ *    included) leaves timestamp_ns 0;
  *  - pub/sub stats; a closed publisher's samples stay readable; closing a
  *    subscriber that holds samples; thousands of samples recycle memory.
  */
@@ -325,6 +326,16 @@ static void without_timestamps(ferry_node *node)
     ferry_pub_close(stamped);
     ferry_pub_close(unstamped);
     ferry_sub_close(sub);
+
+    /* NULL options are the defaults: no timestamps either. */
+    ferry_sub *dsub = NULL;
+    ferry_pub *dpub = NULL;
+    CHECK_OK(ferry_sub_open(&dsub, node, "stamps/defaults", NULL));
+    CHECK_OK(ferry_pub_open(&dpub, node, "stamps/defaults", NULL));
+    send_checked(dpub, 40, 1, NULL, NULL);
+    expect_sample(dsub, dpub, 1, 40, 0, 0);
+    ferry_pub_close(dpub);
+    ferry_sub_close(dsub);
 }
 
 int main(void)

@@ -75,14 +75,19 @@ int fy_waiter_fd(struct fy_waiter *w)
 
 void fy_wake_slow(struct fy_waiter_shm *shm, uint32_t f, const char *domain, uint64_t port_id)
 {
-    /* The first waker clears ASLEEP and makes the one system call; the
-     * others of a burst find it clear and make none. The waiter read the
-     * futex word before it set ASLEEP, so the increment below either comes
-     * before its FUTEX_WAIT (which then returns at once) or wakes it. */
-    if ((f & FY_WAIT_ASLEEP) &&
-        (atomic_fetch_and_explicit(&shm->flags, ~(uint32_t)FY_WAIT_ASLEEP, memory_order_acq_rel) & FY_WAIT_ASLEEP)) {
+    if (f & FY_WAIT_ASLEEP) {
+        /* The waiter read the futex word before it set ASLEEP, so this
+         * increment either comes before its FUTEX_WAIT (which then returns
+         * at once) or is followed by the wake below. */
         atomic_fetch_add_explicit(&shm->futex, 1, memory_order_release);
         fy_os_futex_wake(&shm->futex);
+        /* Woken: later wakers of this sleep may skip the system call. Not
+         * if the waiter has gone back to sleep since f was read (other
+         * generation) or changed its flags otherwise: then the CAS fails
+         * and ASLEEP stays for the next waker to act on (waiter.h). */
+        uint32_t expected = f;
+        atomic_compare_exchange_strong_explicit(&shm->flags, &expected, f & ~(uint32_t)FY_WAIT_ASLEEP,
+                                                memory_order_relaxed, memory_order_relaxed);
     }
     if ((f & FY_WAIT_FD) && atomic_load_explicit(&shm->signaled, memory_order_seq_cst) == 0) {
         uint32_t zero = 0;
@@ -117,6 +122,17 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Sets ASLEEP and the generation of this sleep (seq_cst RMW), keeping FD. */
+static void announce_sleep(struct fy_waiter_shm *shm, uint32_t seq)
+{
+    uint32_t old = atomic_load_explicit(&shm->flags, memory_order_relaxed);
+    uint32_t want;
+    do
+        want = (old & FY_WAIT_FD) | FY_WAIT_ASLEEP | (seq << FY_WAIT_GEN_SHIFT);
+    while (!atomic_compare_exchange_weak_explicit(&shm->flags, &old, want, memory_order_seq_cst,
+                                                  memory_order_relaxed));
+}
+
 int fy_waiter_wait(struct fy_waiter *w, const struct fy_wait_ops *ops, int64_t timeout_ns)
 {
     if (ops->ready(ops->ctx))
@@ -143,7 +159,7 @@ int fy_waiter_wait(struct fy_waiter *w, const struct fy_wait_ops *ops, int64_t t
     for (;;) {
         uint64_t next_probe = w->next_probe;
         uint32_t seq = atomic_load_explicit(&w->shm->futex, memory_order_acquire);
-        atomic_fetch_or_explicit(&w->shm->flags, FY_WAIT_ASLEEP, memory_order_seq_cst);
+        announce_sleep(w->shm, seq);
         if (ops->ready(ops->ctx)) {
             atomic_fetch_and_explicit(&w->shm->flags, ~(uint32_t)FY_WAIT_ASLEEP, memory_order_relaxed);
             return FERRY_OK;

@@ -7,15 +7,25 @@
  *
  *   waiter                                   waker
  *   seq = futex (acquire)                    publish data (seq_cst RMW:
- *   flags |= ASLEEP (seq_cst RMW)              xchg of the ring entry, or
- *   if data ready: flags &= ~ASLEEP, done      fetch_or of the event bits)
- *   futex_wait(futex, seq)                   if flags & ASLEEP:
- *                                                futex += 1; futex_wake
+ *   flags = ASLEEP | seq << 8                  xchg of the ring entry, or
+ *           (seq_cst RMW, FD kept)             fetch_or of the event bits)
+ *   if data ready: flags &= ~ASLEEP, done    f = flags
+ *   futex_wait(futex, seq)                   if f & ASLEEP:
+ *   flags &= ~ASLEEP                             futex += 1; futex_wake
+ *                                                CAS(flags, f -> f & ~ASLEEP)
  *
  * If the waiter's re-check misses the data, the waker's load of flags must
  * see ASLEEP (both are seq_cst), and the futex bump makes a futex_wait that
  * starts late return at once: no wake-up is lost. When nobody sleeps the
  * waker makes no system call.
+ *
+ * The closing CAS spares the wakers that come after a completed wake the
+ * system call, so a burst of sends to a sleeper costs about one FUTEX_WAKE,
+ * not one per send until the waiter gets to run. It clears ASLEEP only
+ * after this waker's FUTEX_WAKE, and only for the sleep it saw (the
+ * generation bits change when the waiter sleeps again): a waker stalled
+ * before its wake (preempted, stopped, killed) leaves ASLEEP set, and the
+ * next waker wakes the sleeper instead.
  *
  * FD mode (the port's fd was asked for): wakers also send one datagram to
  * the waiter's signal socket, but only when they flip `signaled` from 0 to
@@ -61,7 +71,7 @@ void fy_wake_slow(struct fy_waiter_shm *shm, uint32_t flags, const char *domain,
 static inline void fy_wake(struct fy_waiter_shm *shm, const char *domain, uint64_t port_id)
 {
     uint32_t f = atomic_load_explicit(&shm->flags, memory_order_seq_cst);
-    if (f)
+    if (f & (FY_WAIT_ASLEEP | FY_WAIT_FD))
         fy_wake_slow(shm, f, domain, port_id);
 }
 

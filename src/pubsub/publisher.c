@@ -237,9 +237,10 @@ static int has_room(ferry_pub *pub, struct pub_conn *pc)
     if (pc->outstanding < pub->queue_cap)
         return 1;
     if (pc->tail - pc->head_cache >= pub->queue_cap) {
-        pc->head_cache = atomic_load_explicit(&pc->shm->head, memory_order_acquire);
-        if (pc->head_cache > pc->tail)
-            pc->head_cache = pc->tail; /* nonsense from a peer: treat as full until it behaves */
+        uint64_t h = atomic_load_explicit(&pc->shm->head, memory_order_acquire);
+        if (h > pc->tail)
+            return 0; /* nonsense from a peer: full until it behaves (head_cache stays) */
+        pc->head_cache = h;
         if (pc->tail - pc->head_cache >= pub->queue_cap)
             return 0;
     }
@@ -352,7 +353,7 @@ int ferry_pub_open(ferry_pub **out, ferry_node *node, const char *service, const
     struct fy_svc_config cfg;
     if (rc || (rc = fy_config_from_opts(&cfg, opts)) != FERRY_OK)
         return rc;
-    return pub_open(out, node, service, &cfg, opts ? opts->timestamps != 0 : 1, 1);
+    return pub_open(out, node, service, &cfg, opts ? opts->timestamps != 0 : 0, 1);
 }
 
 int fy_pub_open_cfg(ferry_pub **out, ferry_node *node, const char *name, const struct fy_svc_config *cfg)

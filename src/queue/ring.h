@@ -19,13 +19,14 @@
  *                slot is recognised and ignored)
  *
  * Submit ring: one producer (the publisher), one consumer (the subscriber).
- * The producer may also take back the oldest entry of a full ring
- * (DROP_OLDEST), so head is advanced with a CAS by both.
+ * Under DROP_OLDEST the producer may also take back the oldest entry of a
+ * full ring, so head is advanced with a CAS by both; under BLOCK only the
+ * consumer moves head, with a release store.
  * Orderings, every acquire/release pair:
  *   - producer store(entry, release)   -> consumer load(entry, acquire):
  *     the slot's metadata and the payload written before the send are
  *     visible.
- *   - consumer CAS(head, release)      -> producer load(head, acquire):
+ *   - consumer CAS/store(head, release) -> producer load(head, acquire):
  *     the consumer's read of the entry happened before the producer may
  *     overwrite that slot one lap later.
  * Return ring: one producer (the subscriber), one consumer (the publisher);

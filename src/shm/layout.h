@@ -139,12 +139,16 @@ struct fy_svc_header {
 /* How a waiting port (subscriber, listener) is woken; see src/event/waiter.h. */
 enum fy_wait_flags {
     FY_WAIT_ASLEEP = 1u, /* the waiter is (about to be) in futex_wait */
-    FY_WAIT_FD = 2u      /* the waiter is watched through its signal socket */
+    FY_WAIT_FD = 2u,     /* the waiter is watched through its signal socket */
+    /* Bits 8..31: the low 24 bits of the futex value the waiter sleeps on,
+     * set with ASLEEP, so that a waker can tell this sleep from the next. */
+    FY_WAIT_GEN_SHIFT = 8u
 };
 
 struct fy_waiter_shm {
     _Atomic uint32_t futex;    /* bumped by a waker right before FUTEX_WAKE */
-    _Atomic uint32_t flags;    /* enum fy_wait_flags; written by the waiter */
+    _Atomic uint32_t flags;    /* enum fy_wait_flags; the waiter sets them, a waker that has
+                                  woken it clears ASLEEP (src/event/waiter.h) */
     _Atomic uint32_t signaled; /* FD mode: a datagram is on its way (CAS 0 -> 1 by wakers) */
     uint32_t reserved;
 };
@@ -187,8 +191,9 @@ struct fy_conn {
  * it from the line that hands it over, so a take costs one cache miss and
  * the payload is touched only by the user. The publisher writes the
  * metadata first and the word last (release); the subscriber reads the
- * word (acquire), then the metadata, then claims the position with a CAS on
- * head, which fails if the publisher took the slot back meanwhile. */
+ * word (acquire), then the metadata, then claims the position: with a CAS
+ * on head under DROP_OLDEST, which fails if the publisher took the slot back
+ * meanwhile, with a store under BLOCK, where only the subscriber moves head. */
 struct fy_submit_slot {
     _Atomic uint64_t word; /* turn | generation tag | chunk | size (queue/ring.h) */
     _Atomic uint64_t sequence;
