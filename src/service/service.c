@@ -555,8 +555,12 @@ static void sub_slot_free(struct fy_service *svc, uint32_t s)
 {
     struct fy_slot *ss = fy_sub_slot(svc->hdr, &svc->geo, s);
     atomic_store_explicit(&ss->owner, 0, memory_order_relaxed);
-    /* A dead state reader's guard no longer pins a buffer. */
+    /* A dead state reader's guard no longer pins a buffer, nor does the
+     * writer keep looking at its waiter. */
     atomic_store_explicit(&ss->hazard, 0, memory_order_release);
+    if (svc->cfg.pattern == FERRY_PATTERN_STATE)
+        atomic_fetch_and_explicit(&fy_state_header_at(svc->hdr, &svc->geo)->waiting[s / 64], ~(1ull << (s % 64)),
+                                  memory_order_relaxed);
     atomic_store_explicit(&ss->state, FY_SLOT_FREE, memory_order_release);
     /* Publishers see this on their next send and take back what the
      * subscriber held (release pairs with their acquire of sub_gen). */

@@ -236,12 +236,13 @@ struct fy_state_header {
      * theirs in their fy_state_buffer only). Written by the writer before
      * the switch to that buffer; stable while a reader's hazard names it. */
     _Atomic uint32_t sizes[FY_STATE_LINE_SIZES];
-    /* Readers inside ferry_state_wait. The writer looks at the readers' slot
-     * lines (waiter flags) only while this is not 0: those lines also hold
-     * the hazards, and reading them on every publish would make every
-     * reader's next hazard store a cache miss. */
-    _Atomic uint32_t sleepers;
-    char pad_sleepers[FY_LINE - 4];
+    /* Bit r: reader slot r is inside ferry_state_wait. The writer looks at
+     * the slot lines (waiter flags) of those readers only: the slot lines
+     * also hold the hazards, and reading every one on every publish would
+     * make every reader's next hazard store a cache miss. Freeing a reader
+     * slot (its close, or cleanup after its death) clears its bit. */
+    _Atomic uint64_t waiting[FY_MAX_SUBSCRIBERS / 64];
+    char pad_waiting[FY_LINE - FY_MAX_SUBSCRIBERS / 8];
     char persist_dir[FY_STATE_PATH_MAX + 1]; /* "" when not persisted */
 };
 
@@ -266,7 +267,13 @@ struct fy_node_record {
 _Static_assert(sizeof(struct fy_slot) == FY_LINE, "a slot is one cache line");
 _Static_assert(sizeof(struct fy_conn) == 2 * FY_LINE, "a connection header is two cache lines");
 _Static_assert(sizeof(struct fy_submit_slot) == FY_LINE, "a submit slot is one cache line");
-_Static_assert(offsetof(struct fy_state_header, sleepers) == FY_LINE, "current and the sizes fill one line");
+_Static_assert(offsetof(struct fy_state_header, waiting) == FY_LINE, "current and the sizes fill one line");
+_Static_assert(FY_MAX_SUBSCRIBERS % 64 == 0 && FY_MAX_SUBSCRIBERS / 8 <= FY_LINE, "one line of waiting bits");
+
+static inline struct fy_state_header *fy_state_header_at(void *base, const struct fy_svc_geometry *g)
+{
+    return (struct fy_state_header *)((char *)base + g->off_conns);
+}
 
 /* Accessors take the port's private, validated copy of the geometry, never
  * the one in shared memory (which a peer could change after validation). */

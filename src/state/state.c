@@ -82,7 +82,7 @@ struct ferry_state_reader {
 
 static inline struct fy_state_header *state_header(struct fy_service *svc)
 {
-    return (struct fy_state_header *)((char *)svc->hdr + svc->geo.off_conns);
+    return fy_state_header_at(svc->hdr, &svc->geo);
 }
 
 static inline struct fy_state_buffer *state_buffer(struct fy_service *svc, uint32_t i)
@@ -417,13 +417,19 @@ int ferry_state_publish(ferry_state_writer *w, void *buffer, uint64_t *version)
     /* seq_cst: the buffer is complete before anyone can see it as current,
      * and the switch is ordered before the waiter flags are read below. */
     atomic_store_explicit(&w->sh->current, (v << 16) | b, memory_order_seq_cst);
-    /* seq_cst pairs with the increment in ferry_state_wait: either we see
-     * the sleeper here, or it sees this version before it sleeps. */
-    uint32_t waiting = atomic_load_explicit(&w->sh->sleepers, memory_order_seq_cst);
-    for (uint32_t r = 0; waiting && r < w->svc.cfg.max_subscribers; r++) {
-        struct fy_slot *rs = fy_sub_slot(w->svc.hdr, &w->svc.geo, r);
-        if (atomic_load_explicit(&rs->state, memory_order_relaxed) == FY_SLOT_ACTIVE)
-            fy_wake(&rs->waiter, w->svc.domain, atomic_load_explicit(&rs->port_id, memory_order_relaxed));
+    /* seq_cst pairs with the fetch_or in ferry_state_wait: either we see
+     * the reader's bit here, or it sees this version before it sleeps. */
+    for (uint32_t k = 0; k * 64 < w->svc.cfg.max_subscribers; k++) {
+        uint64_t bits = atomic_load_explicit(&w->sh->waiting[k], memory_order_seq_cst);
+        while (bits) {
+            uint32_t r = k * 64 + (uint32_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            if (r >= w->svc.cfg.max_subscribers)
+                break; /* a bit no reader can own: a peer's garbage */
+            struct fy_slot *rs = fy_sub_slot(w->svc.hdr, &w->svc.geo, r);
+            if (atomic_load_explicit(&rs->state, memory_order_relaxed) == FY_SLOT_ACTIVE)
+                fy_wake(&rs->waiter, w->svc.domain, atomic_load_explicit(&rs->port_id, memory_order_relaxed));
+        }
     }
     if (version)
         *version = v;
@@ -597,12 +603,14 @@ int ferry_state_wait(ferry_state_reader *r, uint64_t newer_than, int64_t timeout
         return fy_fail(FERRY_EINVAL, "ferry_state_wait: timeout %lld: use >= 0 or FERRY_FOREVER", (long long)timeout_ns);
     r->newer_than = newer_than;
     r->writer_gone = 0;
-    /* Announced for the whole wait, spinning included; a reader killed
-     * inside leaves the count up, which costs the writer a look at every
-     * reader's waiter on each publish (as if someone waited), nothing more. */
-    atomic_fetch_add_explicit(&r->sh->sleepers, 1, memory_order_seq_cst);
+    /* Announced for the whole wait, spinning included. A reader killed
+     * inside leaves its bit set until cleanup frees its slot, which costs
+     * the writer one look at that slot's waiter per publish. */
+    _Atomic uint64_t *word = &r->sh->waiting[r->slot / 64];
+    uint64_t bit = 1ull << (r->slot % 64);
+    atomic_fetch_or_explicit(word, bit, memory_order_seq_cst);
     int rc = fy_waiter_wait(&r->waiter, &r->ops, timeout_ns);
-    atomic_fetch_sub_explicit(&r->sh->sleepers, 1, memory_order_relaxed);
+    atomic_fetch_and_explicit(word, ~bit, memory_order_relaxed);
     if (rc == FERRY_ETIMEDOUT)
         return fy_fail(rc, "ferry_state_wait on \"%s\": no version newer than %llu within %lld ns", r->svc.name,
                        (unsigned long long)newer_than, (long long)timeout_ns);
