@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 static const char *domain;
@@ -333,17 +332,7 @@ static void run(char *line)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s <domain>  (commands on stdin)\n", argv[0]);
-        return 2;
-    }
-    domain = argv[1];
-    /* Never outlive the test, even one that was killed. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
-        return 3;
-    alarm(60);
-    signal(SIGPIPE, SIG_IGN);
+    domain = ft_side_init(argc, argv, 60);
     char line[2048];
     while (read_line(line, sizeof line))
         run(line);

@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -331,22 +330,8 @@ static void run(char *line)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s <domain>  (commands on stdin)\n", argv[0]);
-        return 2;
-    }
-    domain = argv[1];
-    /* Never outlive the test, even one that was killed. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
-        return 3;
-    alarm(90);
-    signal(SIGPIPE, SIG_IGN);
-    char line[2048];
-    while (fgets(line, sizeof line, stdin)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        run(line);
-    }
+    domain = ft_side_init(argc, argv, 90);
+    ft_side_serve(run);
     ferry_node_close(node);
     return 0;
 }

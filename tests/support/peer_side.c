@@ -1,8 +1,12 @@
 #include "peer_side.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <ferry/ferry.h>
 
@@ -51,4 +55,28 @@ long long ft_word_ll(char **cursor, long long dflt)
 {
     char *w;
     return ft_next_word(cursor, &w) ? strtoll(w, NULL, 0) : dflt;
+}
+
+const char *ft_side_init(int argc, char **argv, unsigned alarm_s)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <domain>  (commands on stdin)\n", argv[0]);
+        exit(2);
+    }
+    /* Never outlive the test, even one that was killed. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        exit(3);
+    alarm(alarm_s);
+    signal(SIGPIPE, SIG_IGN);
+    return argv[1];
+}
+
+void ft_side_serve(void (*run)(char *line))
+{
+    char line[2048];
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        run(line);
+    }
 }

@@ -16,4 +16,12 @@ int ft_next_word(char **cursor, char **word);
 /* The next word as a number (strtoll base 0), or dflt when there is none. */
 long long ft_word_ll(char **cursor, long long dflt);
 
+/* The start of a peer's main: argv[1] is the domain (returned). Ties the
+ * peer's life to the test's (killed with its parent, and by alarm_s seconds
+ * at the latest) and ignores SIGPIPE. Exits 2 on bad usage, 3 when the
+ * parent is gone already. */
+const char *ft_side_init(int argc, char **argv, unsigned alarm_s);
+/* Hands every line of stdin, without its line end, to run, until EOF. */
+void ft_side_serve(void (*run)(char *line));
+
 #endif
