@@ -1,5 +1,6 @@
 /*
- * ferry, ferry-touch: the library under test.
+ * ferry, ferry-touch, ferry-ts, ferry-wait, ferry-spin: the library under
+ * test.
  *
  * Ping-pong: A publishes on "ping" and subscribes to "pong"; B the reverse.
  * Every message is loaned and sent; the receiver busy-polls ferry_sub_take,
@@ -15,6 +16,13 @@
  * loan over with ferry_pub_try_send, retrying while the queue is full; B
  * takes, checks and releases.
  *
+ * ferry-ts publishes with timestamps. ferry-wait and ferry-spin receive
+ * differently: when a take finds nothing, the receiver blocks in
+ * ferry_sub_wait instead of busy-polling ferry_sub_take, which is the wake-up latency an
+ * application sees when it does not burn a core. ferry-wait sleeps at once
+ * (the default wait options); ferry-spin sets spin_ns = 20000 with
+ * ferry_sub_set_wait_opts, so it polls for up to 20 us before it sleeps.
+ *
  * Every measurement uses its own domain (the harness's tag). cleanup() runs
  * ferry_cleanup on it once both processes have gone and then makes sure that
  * nothing of the domain is left in /dev/shm.
@@ -28,7 +36,6 @@
 #include <unistd.h>
 
 #include "ferry/ferry.h"
-#include "ferry_seq.h"
 
 struct ferry_ep {
     ferry_node *node;
@@ -37,12 +44,16 @@ struct ferry_ep {
     size_t size;
     int touch;
     int stream;
-    struct ferry_seq seq;
+    int wait; /* receive through ferry_sub_wait */
+    int have_offset;
+    uint64_t seq_offset; /* harness sequence - ferry sequence */
 };
 
-/* Bit of bench_method.touch (passed on as bench_params.touch) that this
- * file reads as "publish with timestamps"; bit 0 is touch itself. */
-#define FERRY_BENCH_TIMESTAMPS 2
+/* Bits of bench_method.touch (passed on as bench_params.touch) that this
+ * file reads as variants; bit 0 is touch itself. */
+#define FERRY_BENCH_TIMESTAMPS 2 /* publish with timestamps */
+#define FERRY_BENCH_WAIT 4       /* receive through ferry_sub_wait */
+#define FERRY_BENCH_SPIN 8       /* ... with spin_ns = 20000 */
 
 static int ferry_err(const char *what)
 {
@@ -93,6 +104,7 @@ static int ferry_open_ep(const struct bench_params *p, void *shared, enum bench_
     ep->size = p->size;
     ep->touch = p->touch & 1;
     ep->stream = p->mode == BENCH_STREAM;
+    ep->wait = (p->touch & (FERRY_BENCH_WAIT | FERRY_BENCH_SPIN)) != 0;
 
     ferry_node_opts nopts;
     ferry_node_opts_init(&nopts);
@@ -120,6 +132,15 @@ static int ferry_open_ep(const struct bench_params *p, void *shared, enum bench_
     if (rx && ferry_sub_open(&ep->sub, ep->node, rx, &o) != FERRY_OK) {
         ferry_err("ferry_sub_open");
         goto fail;
+    }
+    if (rx && (p->touch & FERRY_BENCH_SPIN)) {
+        ferry_wait_opts w;
+        ferry_wait_opts_init(&w);
+        w.spin_ns = 20000;
+        if (ferry_sub_set_wait_opts(ep->sub, &w) != FERRY_OK) {
+            ferry_err("ferry_sub_set_wait_opts");
+            goto fail;
+        }
     }
     if (tx && ferry_pub_open(&ep->pub, ep->node, tx, &o) != FERRY_OK) {
         ferry_err("ferry_pub_open");
@@ -163,8 +184,12 @@ static int ferry_recv(void *opaque, uint64_t seq)
     size_t size = 0;
     unsigned spins = 0;
     int rc;
-    while ((rc = ferry_sub_take(ep->sub, &payload, &size)) == FERRY_EAGAIN)
-        bench_spin(&spins);
+    while ((rc = ferry_sub_take(ep->sub, &payload, &size)) == FERRY_EAGAIN) {
+        if (!ep->wait)
+            bench_spin(&spins);
+        else if (ferry_sub_wait(ep->sub, FERRY_FOREVER) != FERRY_OK)
+            return ferry_err("ferry_sub_wait");
+    }
     if (rc != FERRY_OK)
         return ferry_err("ferry_sub_take");
     int bad = 0;
@@ -173,24 +198,20 @@ static int ferry_recv(void *opaque, uint64_t seq)
     } else if (ep->touch) {
         bad = bench_payload_check(payload, ep->size, seq, 1);
     } else {
-        bad = ferry_seq_check(&ep->seq, ep->sub, payload, seq);
+        ferry_sample_info info;
+        if (ferry_sub_sample_info(ep->sub, payload, &info) != FERRY_OK) {
+            bad = ferry_err("ferry_sub_sample_info");
+        } else {
+            if (!ep->have_offset) {
+                ep->seq_offset = seq - info.sequence;
+                ep->have_offset = 1;
+            }
+            if (info.sequence + ep->seq_offset != seq)
+                bad = bench_seq_error(seq, info.sequence + ep->seq_offset);
+        }
     }
     ferry_sub_release(ep->sub, payload);
     return bad;
-}
-
-int ferry_seq_check(struct ferry_seq *st, ferry_sub *sub, const void *payload, uint64_t seq)
-{
-    ferry_sample_info info;
-    if (ferry_sub_sample_info(sub, payload, &info) != FERRY_OK)
-        return ferry_err("ferry_sub_sample_info");
-    if (!st->have_offset) {
-        st->offset = seq - info.sequence;
-        st->have_offset = 1;
-    }
-    if (info.sequence + st->offset != seq)
-        return bench_seq_error(seq, info.sequence + st->offset);
-    return 0;
 }
 
 static int ferry_cleanup_domain(const struct bench_params *p, void *shared)
@@ -266,6 +287,33 @@ const struct bench_method bench_method_ferry_touch = {
     .name = "ferry-touch",
     .summary = "ferry, plus the sender writes and the receiver reads every 64 B line of the payload",
     .touch = 1,
+    .stream = 1,
+    .prepare = ferry_prepare,
+    .open = ferry_open_ep,
+    .send = ferry_send,
+    .recv = ferry_recv,
+    .close = ferry_close_ep,
+    .cleanup = ferry_cleanup_domain,
+};
+
+const struct bench_method bench_method_ferry_wait = {
+    .name = "ferry-wait",
+    .summary = "ferry publish-subscribe, the receiver sleeps in ferry_sub_wait whenever nothing is queued "
+               "(wake-up latency)",
+    .touch = FERRY_BENCH_WAIT,
+    .stream = 1,
+    .prepare = ferry_prepare,
+    .open = ferry_open_ep,
+    .send = ferry_send,
+    .recv = ferry_recv,
+    .close = ferry_close_ep,
+    .cleanup = ferry_cleanup_domain,
+};
+
+const struct bench_method bench_method_ferry_spin = {
+    .name = "ferry-spin",
+    .summary = "ferry-wait with spin_ns = 20000 (ferry_sub_set_wait_opts): polls up to 20 us, then sleeps",
+    .touch = FERRY_BENCH_SPIN,
     .stream = 1,
     .prepare = ferry_prepare,
     .open = ferry_open_ep,
