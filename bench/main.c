@@ -198,17 +198,6 @@ static void default_cores(struct config *cfg)
 
 /* ---- formatting ------------------------------------------------------------- */
 
-static const char *fmt_size(size_t v, char *buf, size_t n)
-{
-    if (v >= 1024 * 1024 && v % (1024 * 1024) == 0)
-        snprintf(buf, n, "%zu MiB", v / (1024 * 1024));
-    else if (v >= 1024 && v % 1024 == 0)
-        snprintf(buf, n, "%zu KiB", v / 1024);
-    else
-        snprintf(buf, n, "%zu B", v);
-    return buf;
-}
-
 static const char *fmt_ns(double ns, char *buf, size_t n)
 {
     if (ns < 1e3)
@@ -528,7 +517,7 @@ static int run_benchmark(const struct config *cfg)
         for (size_t si = 0; si < ns; si++) {
             char sz[32];
             if (SKIPPED(mi, si))
-                printf("skipped: %s at %s: %s\n", cfg->methods[mi]->name, fmt_size(cfg->sizes[si], sz, sizeof sz),
+                printf("skipped: %s at %s: %s\n", cfg->methods[mi]->name, bench_fmt_size(cfg->sizes[si], sz, sizeof sz),
                        res_lat[mi * ns + si].why);
         }
     }
@@ -564,7 +553,7 @@ static int run_benchmark(const struct config *cfg)
                     char sz[32];
                     if (bench_run(&j, &o) != 0) {
                         fprintf(stderr, "%s: run %u, %s, %s: FAILED: %s\n", g_prog, r + 1, cfg->methods[mi]->name,
-                                fmt_size(cfg->sizes[si], sz, sizeof sz), o.error);
+                                bench_fmt_size(cfg->sizes[si], sz, sizeof sz), o.error);
                         failures++;
                     } else {
                         LAT(mi, si, r) = lat_from_samples(o.rt_ns, o.n, j.batch);
@@ -686,7 +675,7 @@ static int run_benchmark(const struct config *cfg)
                     snprintf(rr, sizeof rr, "%.2f", ratio);
                 if (!isnan(ratio_t))
                     snprintf(rt, sizeof rt, "%.2f", ratio_t);
-                fmt_size(cfg->sizes[si], sz, sizeof sz);
+                bench_fmt_size(cfg->sizes[si], sz, sizeof sz);
                 if (SKIPPED(mi, si)) {
                     printf("%-8s %-18s %7s %10s\n", mi ? "" : sz, cfg->methods[mi]->name, "-", "skipped");
                 } else if (!s->ok) {
@@ -798,7 +787,7 @@ static int run_benchmark(const struct config *cfg)
          * a failed measurement does. */
         printf("  %s %s (worst %.2fx at %s, %d size%s%s)\n", tg->text,
                tg->worst <= tg->bound && !tg->failed ? "HOLDS" : "MISSED", tg->worst,
-               fmt_size(tg->worst_size, sz, sizeof sz), tg->compared, tg->compared == 1 ? "" : "s",
+               bench_fmt_size(tg->worst_size, sz, sizeof sz), tg->compared, tg->compared == 1 ? "" : "s",
                tg->failed ? ", some failed" : "");
     }
     if (cfg->throughput && i_ferry >= 0 && have_tp[i_ferry]) {
@@ -870,7 +859,7 @@ static int run_check(const struct config *cfg)
             fill_job(cfg, &j, m, BENCH_PINGPONG, plan[pi].size);
             char why[200], szs[32];
             if (!bench_method_supports(m, &j.params, why, sizeof why)) {
-                printf("skip %s ping-pong %s: %s\n", m->name, fmt_size(plan[pi].size, szs, sizeof szs), why);
+                printf("skip %s ping-pong %s: %s\n", m->name, bench_fmt_size(plan[pi].size, szs, sizeof szs), why);
                 continue;
             }
             j.warmup = 0;
@@ -881,7 +870,7 @@ static int run_check(const struct config *cfg)
             int rc = bench_run(&j, &o);
             total++;
             printf("%s %s ping-pong %s x%llu%s%s\n", rc == 0 ? "ok  " : "FAIL", m->name,
-                   fmt_size(plan[pi].size, sz, sizeof sz), (unsigned long long)plan[pi].count, rc ? ": " : "",
+                   bench_fmt_size(plan[pi].size, sz, sizeof sz), (unsigned long long)plan[pi].count, rc ? ": " : "",
                    rc ? o.error : "");
             failures += rc != 0;
             bench_outcome_free(&o);

@@ -310,7 +310,7 @@ int bench_write_chart(const char *prefix, const struct bench_results *r)
 
 /* ---- markdown report ---------------------------------------------------------- */
 
-static const char *fmt_size(size_t v, char *buf, size_t n)
+const char *bench_fmt_size(size_t v, char *buf, size_t n)
 {
     if (v >= 1048576 && v % 1048576 == 0)
         snprintf(buf, n, "%zu MiB", v / 1048576);
@@ -366,7 +366,7 @@ int bench_write_report(const char *path, const struct bench_results *r, const ch
         fprintf(f, "## One-way latency (median across runs; in brackets: x `raw`)\n\n| method |");
         char b[40], c[40];
         for (size_t si = 0; si < r->ns; si++)
-            fprintf(f, " %s |", fmt_size(r->sizes[si], b, sizeof b));
+            fprintf(f, " %s |", bench_fmt_size(r->sizes[si], b, sizeof b));
         fprintf(f, "\n|---|");
         for (size_t si = 0; si < r->ns; si++)
             fprintf(f, "---:|");
@@ -395,7 +395,7 @@ int bench_write_report(const char *path, const struct bench_results *r, const ch
                 if (s->state < 0 && s->why[0]) {
                     if (!any++)
                         fprintf(f, "\nSkipped:\n\n");
-                    fprintf(f, "- %s at %s: %s\n", r->methods[mi]->name, fmt_size(r->sizes[si], c, sizeof c),
+                    fprintf(f, "- %s at %s: %s\n", r->methods[mi]->name, bench_fmt_size(r->sizes[si], c, sizeof c),
                             s->why);
                 }
             }

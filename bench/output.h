@@ -43,6 +43,9 @@ struct bench_results {
 };
 
 /* Each returns 0, or -1 after printing why to stderr. */
+/* "64 B", "4 KiB", "1 MiB": a message size as the tables print it. */
+const char *bench_fmt_size(size_t v, char *buf, size_t n);
+
 int bench_write_json(const char *path, const struct bench_results *r);
 /* Writes PREFIX.svg and PREFIX.png with gnuplot; when gnuplot is missing it
  * says how to install it and returns 0 (the run goes on). */
