@@ -28,6 +28,11 @@ struct ctl {
     alignas(BENCH_LINE) _Atomic uint32_t barrier_count;
     _Atomic uint32_t barrier_phase;
     _Atomic uint32_t failed;
+    /* Stream: B has received its last message (or given up). A closes only
+     * then: some methods drop what is still queued when the sender closes
+     * (a ZeroMQ PAIR peer that goes away discards its undelivered messages
+     * on a loaded machine), which would read as a lost message. */
+    _Atomic uint32_t stream_done;
     /* Stream: the number of the last message, stored (release) by the sender
      * before it sends that message; 0 until then. Its own line: the receiver
      * reads it after every message. */
@@ -252,8 +257,18 @@ static void child_main(const struct bench_job *job, enum bench_role role, struct
     if (rc == 0) {
         if (job->params.mode == BENCH_PINGPONG)
             rc = role == BENCH_ROLE_A ? run_pingpong_a(job, ep, samples, c) : run_pingpong_b(job, ep, c);
+        else if (role == BENCH_ROLE_A)
+            rc = run_stream_a(job, ep, c);
         else
-            rc = role == BENCH_ROLE_A ? run_stream_a(job, ep, c) : run_stream_b(job, ep, c);
+            rc = run_stream_b(job, ep, c);
+    }
+    if (job->params.mode == BENCH_STREAM && role == BENCH_ROLE_B)
+        atomic_store_explicit(&c->stream_done, 1, memory_order_release);
+    if (job->params.mode == BENCH_STREAM && role == BENCH_ROLE_A && rc == 0) {
+        /* Bounded by the parent's deadline, which kills both sides. */
+        while (!atomic_load_explicit(&c->stream_done, memory_order_acquire) &&
+               !atomic_load_explicit(&c->failed, memory_order_acquire))
+            usleep(1000);
     }
     if (rc != 0) {
         snprintf(c->err[role], sizeof c->err[role], "%s", bench_error());
