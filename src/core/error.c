@@ -3,9 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-/* initial-exec: a plain TLS access instead of a __tls_get_addr call, since
- * fy_ok() runs on the take/release path. */
-static _Thread_local int last_code __attribute__((tls_model("initial-exec")));
+_Thread_local int fy_last_code __attribute__((tls_model("initial-exec")));
 static _Thread_local char last_message[512] __attribute__((tls_model("initial-exec")));
 static _Thread_local const char *last_static __attribute__((tls_model("initial-exec")));
 
@@ -28,25 +26,23 @@ int fy_fail(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
-    last_code = code;
+    fy_last_code = code;
     last_static = NULL;
     return code;
 }
 
 int fy_fail_static(int code, const char *message)
 {
-    last_code = code;
+    fy_last_code = code;
     last_static = message;
     return code;
 }
 
-void fy_ok(void) { last_code = FERRY_OK; }
-
-int ferry_last_error(void) { return last_code; }
+int ferry_last_error(void) { return fy_last_code; }
 
 const char *ferry_last_error_message(void)
 {
-    if (last_code == FERRY_OK)
+    if (fy_last_code == FERRY_OK)
         return "";
     return last_static ? last_static : last_message;
 }

@@ -12,9 +12,14 @@ int fy_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3))
  * empty take), no formatting. */
 int fy_fail_static(int code, const char *message);
 
+/* The calling thread's last code (error.c). initial-exec: a plain TLS
+ * access instead of a __tls_get_addr call, since fy_ok runs on the
+ * take/release path. */
+extern _Thread_local int fy_last_code __attribute__((tls_model("initial-exec")));
+
 /* Marks the last call on this thread as successful: void calls, and public
  * calls that succeed after an internal step recorded an expected failure
  * (an open that found no service and created it). */
-void fy_ok(void);
+static inline void fy_ok(void) { fy_last_code = FERRY_OK; }
 
 #endif

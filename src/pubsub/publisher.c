@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/compiler.h"
 #include "core/error.h"
 #include "core/node.h"
 #include "event/waiter.h"
@@ -24,25 +25,29 @@
 
 /* Private view of one connection to subscriber slot s. */
 struct pub_conn {
-    int connected;
-    uint32_t sub_gen;
-    struct fy_slot *sub_slot; /* for waking the subscriber */
-    uint64_t sub_port_id;
-    struct fy_conn *shm;
+    /* What every put touches first, together. */
     struct fy_submit_slot *submit;
     _Atomic uint64_t *ret;
-    uint64_t tail;       /* next submit position */
-    uint64_t head_cache; /* last head read from the subscriber's line */
-    uint64_t ret_head;   /* next return position */
+    struct fy_waiter_shm *waiter; /* the subscriber's, for waking it */
+    uint8_t *held;                /* [chunk_count]: delivered here and not yet returned */
+    uint32_t *shadow;             /* [sub_ring_size]: chunk at each submit slot */
+    uint64_t tail;                /* next submit position */
+    uint64_t ret_head;            /* next return position */
     uint32_t outstanding;
-    uint8_t *held;    /* [chunk_count]: delivered here and not yet returned */
-    uint32_t *shadow; /* [sub_ring_size]: chunk at each submit slot */
+    int connected;
+    uint32_t sub_gen;
+    uint64_t head_cache; /* last head read from the subscriber's line */
+    uint64_t sub_port_id;
+    struct fy_slot *sub_slot;
+    struct fy_conn *shm;
 };
 
-/* A sent sample's size and metadata, kept to queue it again from history. */
+/* A sent sample's size and metadata, kept to queue it again from history
+ * (written only when the service keeps history). */
 struct pub_stamp {
     uint32_t size;
-    struct fy_sample_meta meta;
+    uint64_t sequence;
+    uint64_t timestamp_ns;
 };
 
 struct pub_loan {
@@ -53,30 +58,41 @@ struct pub_loan {
 
 struct ferry_pub {
     struct fy_port_link link; /* first: the node closes ports through it */
-    ferry_node *node;
-    struct fy_service svc;
-    uint32_t slot, gen;
-    uint64_t id;
-    int data_fd;
-    char *data;
+    /* The data path's fields, together and copied out of the service's
+     * configuration and geometry (validated at open). */
+    struct pub_loan *loans;
+    uint32_t nloans, max_loans;
+    uint32_t *free_stack;
+    uint32_t nfree;
+    uint32_t *refs;
+    char *chunk0; /* payload of chunk 0 */
+    uint64_t stride;
+    uint64_t max_payload;
+    const _Atomic uint64_t *sub_gen_now; /* in the service header */
     uint64_t seen_sub_gen;
     struct pub_conn *conns; /* [max_subscribers] */
     uint32_t *active;       /* connected subscriber slots */
     uint32_t nactive;
-    uint32_t *refs;
-    uint32_t *free_stack;
-    uint32_t nfree;
-    struct pub_loan *loans;
-    uint32_t nloans;
-    uint32_t *history; /* ring of the newest chunks, oldest at hist_first */
-    struct pub_stamp *stamps; /* [chunk_count]: what the last send of each chunk said */
-    uint32_t hist_count, hist_first;
+    struct pub_conn *solo; /* the connection when there is exactly one */
+    uint32_t queue_cap, conn_limit;
+    uint32_t chunk_count;
+    uint32_t gen;
     uint64_t seq, sent;
     uint64_t sub_mask, ret_mask;
     unsigned sub_log2, ret_log2;
     uint32_t prefetch_ahead; /* submit slots; 0: none (see put) */
-    uint32_t queue_cap, conn_limit;
+    int block;               /* FERRY_OVERFLOW_BLOCK */
     int timestamps;
+    uint32_t history_cap;
+    ferry_node *node;
+    struct fy_service svc;
+    uint32_t slot;
+    uint64_t id;
+    int data_fd;
+    char *data;
+    uint32_t *history;        /* ring of the newest chunks, oldest at hist_first */
+    struct pub_stamp *stamps; /* [chunk_count]: what the last send of each chunk said */
+    uint32_t hist_count, hist_first;
     uint32_t rr; /* round robin of fy_pub_send_any */
 };
 
@@ -89,11 +105,16 @@ static void unref(ferry_pub *pub, uint32_t chunk)
 }
 
 /* Takes back what a subscriber returned. */
-static void drain(ferry_pub *pub, struct pub_conn *pc)
+__attribute__((noinline)) static void drain(ferry_pub *pub, struct pub_conn *pc)
 {
-    uint32_t chunk;
-    while (fy_ret_take(pc->ret, &pc->ret_head, pub->ret_mask, pub->ret_log2, pub->gen, &chunk)) {
-        if (chunk < pub->svc.geo.chunk_count && pc->held[chunk]) {
+    uint64_t pos = pc->ret_head;
+    for (;;) {
+        uint64_t e = atomic_load_explicit(&pc->ret[pos & pub->ret_mask], memory_order_acquire);
+        if (!fy_ret_ready(e, pos, pub->ret_log2, pub->gen))
+            break;
+        pos++;
+        uint32_t chunk = fy_entry_chunk(e);
+        if (chunk < pub->chunk_count && pc->held[chunk]) {
             pc->held[chunk] = 0;
             pc->outstanding--;
             unref(pub, chunk);
@@ -101,6 +122,7 @@ static void drain(ferry_pub *pub, struct pub_conn *pc)
         /* Otherwise the subscriber returned something it was never given:
          * ignored, so a buggy peer cannot free a chunk someone else reads. */
     }
+    pc->ret_head = pos;
 }
 
 static void drain_all(ferry_pub *pub)
@@ -121,15 +143,19 @@ static void disconnect(ferry_pub *pub, struct pub_conn *pc)
     pc->connected = 0;
 }
 
-/* Queues chunk on pc as stamped (pub->stamps[chunk]). The slot's exchange is
- * the wake protocol's fence before fy_wake reads the subscriber's flags. */
-static void put(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk)
+/* Queues chunk on pc. call: the call fields (request-response), or NULL.
+ * The slot's exchange is the wake protocol's fence before fy_wake reads
+ * the subscriber's flags. */
+static inline void put(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk, uint32_t size, uint64_t sequence,
+                       uint64_t timestamp_ns, const struct fy_sample_meta *call)
 {
-    const struct pub_stamp *st = &pub->stamps[chunk];
-    fy_submit_put(&pc->submit[pc->tail & pub->sub_mask],
-                  fy_entry_make(pc->tail, pub->sub_log2, pub->gen, chunk, st->size), &st->meta);
-    pc->shadow[pc->tail & pub->sub_mask] = chunk;
-    pc->tail++;
+    uint64_t t = pc->tail;
+    struct fy_submit_slot *slot = &pc->submit[t & pub->sub_mask];
+    if (call)
+        fy_submit_put_call(slot, call);
+    fy_submit_put(slot, fy_entry_make(t, pub->sub_log2, pub->gen, chunk, size), sequence, timestamp_ns);
+    pc->shadow[t & pub->sub_mask] = chunk;
+    pc->tail = t + 1;
     /* Half a ring ahead, at most 8 slots: far enough for the line to arrive
      * before the put that needs it (a cross-core miss costs several sends),
      * and never the next slot, which a subscriber that keeps up is polling:
@@ -166,6 +192,7 @@ static int connect_sub(ferry_pub *pub, uint32_t s, uint32_t sub_gen)
     }
     pc->shm = fy_conn_at(pub->svc.hdr, g, pub->svc.cfg.max_subscribers, pub->slot, s);
     pc->sub_slot = fy_sub_slot(pub->svc.hdr, g, s);
+    pc->waiter = &pc->sub_slot->waiter;
     pc->sub_port_id = atomic_load_explicit(&pc->sub_slot->port_id, memory_order_relaxed);
     pc->submit = fy_conn_submit(pc->shm);
     pc->ret = fy_conn_ret(pc->shm, g);
@@ -183,7 +210,9 @@ static int connect_sub(ferry_pub *pub, uint32_t s, uint32_t sub_gen)
     /* History first, newest last, at most what the queue holds. */
     uint32_t n = pub->hist_count < pub->queue_cap ? pub->hist_count : pub->queue_cap;
     for (uint32_t k = pub->hist_count - n; k < pub->hist_count; k++) {
-        put(pub, pc, pub->history[(pub->hist_first + k) % pub->svc.cfg.history]);
+        uint32_t chunk = pub->history[(pub->hist_first + k) % pub->history_cap];
+        const struct pub_stamp *st = &pub->stamps[chunk];
+        put(pub, pc, chunk, st->size, st->sequence, st->timestamp_ns, NULL);
     }
     /* Release: the resets and the history entries are visible to the
      * subscriber once it reads this link (acquire). */
@@ -214,6 +243,7 @@ static int refresh(ferry_pub *pub)
         if (pc->connected)
             pub->active[pub->nactive++] = s;
     }
+    pub->solo = pub->nactive == 1 ? &pub->conns[pub->active[0]] : NULL;
     fy_service_unlock(&pub->svc);
     return rc;
 }
@@ -221,7 +251,7 @@ static int refresh(ferry_pub *pub)
 static inline int refresh_if_needed(ferry_pub *pub)
 {
     /* Acquire pairs with the release in sub_slot_free / join. */
-    if (atomic_load_explicit(&pub->svc.hdr->sub_gen, memory_order_acquire) != pub->seen_sub_gen)
+    if (atomic_load_explicit(pub->sub_gen_now, memory_order_acquire) != pub->seen_sub_gen)
         return refresh(pub);
     return FERRY_OK;
 }
@@ -253,7 +283,7 @@ static int has_room(ferry_pub *pub, struct pub_conn *pc)
 }
 
 /* DROP_OLDEST: make room by taking back the oldest queued entries. */
-static int make_room(ferry_pub *pub, struct pub_conn *pc)
+__attribute__((noinline)) static int make_room(ferry_pub *pub, struct pub_conn *pc)
 {
     if (pc->outstanding < pub->queue_cap)
         return 1; /* see has_room */
@@ -298,7 +328,7 @@ static int make_room(ferry_pub *pub, struct pub_conn *pc)
     return 1;
 }
 
-static struct pub_loan *find_loan(ferry_pub *pub, const void *payload)
+static inline struct pub_loan *find_loan(ferry_pub *pub, const void *payload)
 {
     for (uint32_t i = 0; i < pub->nloans; i++)
         if (pub->loans[i].payload == payload)
@@ -391,13 +421,20 @@ static int pub_open(ferry_pub **out, ferry_node *node, const char *service, cons
     pub->ret_mask = g->ret_ring_size - 1;
     pub->queue_cap = c->queue_capacity;
     pub->conn_limit = c->queue_capacity + c->max_borrowed;
+    pub->max_loans = c->max_loans;
+    pub->max_payload = c->max_payload;
+    pub->chunk_count = (uint32_t)g->chunk_count;
+    pub->stride = g->chunk_stride;
+    pub->block = c->overflow == FERRY_OVERFLOW_BLOCK;
+    pub->history_cap = c->history;
+    pub->sub_gen_now = &pub->svc.hdr->sub_gen;
     pub->conns = calloc(c->max_subscribers, sizeof *pub->conns);
     pub->active = calloc(c->max_subscribers, sizeof *pub->active);
     pub->refs = calloc(g->chunk_count, sizeof *pub->refs);
     pub->free_stack = calloc(g->chunk_count, sizeof *pub->free_stack);
     pub->loans = calloc(c->max_loans, sizeof *pub->loans);
     pub->history = calloc(c->history ? c->history : 1, sizeof *pub->history);
-    pub->stamps = calloc(g->chunk_count, sizeof *pub->stamps);
+    pub->stamps = calloc(c->history ? g->chunk_count : 1, sizeof *pub->stamps);
     if (!pub->conns || !pub->active || !pub->refs || !pub->free_stack || !pub->loans || !pub->history ||
         !pub->stamps) {
         rc = fy_fail(FERRY_ENOMEM, "ferry_pub_open: out of memory");
@@ -432,6 +469,7 @@ static int pub_open(ferry_pub **out, ferry_node *node, const char *service, cons
     dh->chunk_stride = g->chunk_stride;
     dh->payload_offset = g->payload_offset;
     dh->size = g->data_size;
+    pub->chunk0 = fy_chunk_base(pub->data, g, 0) + g->payload_offset;
     if ((rc = refresh(pub)) != FERRY_OK)
         goto fail;
     if (listed)
@@ -444,38 +482,58 @@ fail:
     return rc;
 }
 
-int ferry_pub_loan(ferry_pub *pub, size_t size, void **payload)
+/* No free chunk: take back what subscribers returned, then what dead ones
+ * held. */
+FY_COLD static int loan_refill(ferry_pub *pub)
+{
+    drain_all(pub);
+    if (pub->nfree)
+        return FERRY_OK;
+    fy_domain_cleanup(pub->svc.domain, NULL);
+    int rc = refresh(pub);
+    if (rc)
+        return rc;
+    drain_all(pub);
+    if (pub->nfree == 0)
+        return fy_fail(FERRY_ELIMIT, "publisher on \"%s\": all %u samples are in use", pub->svc.name,
+                       pub->chunk_count);
+    return FERRY_OK;
+}
+
+FY_COLD static int loan_bad(const ferry_pub *pub, size_t size, void **payload)
 {
     if (!pub || !payload)
         return fy_fail(FERRY_EINVAL, "ferry_pub_loan: %s is NULL", pub ? "payload" : "pub");
-    *payload = NULL;
-    if (size == 0 || size > pub->svc.cfg.max_payload)
+    if (size - 1 >= pub->max_payload)
         return fy_fail(FERRY_EINVAL, "ferry_pub_loan on \"%s\": size %zu must be 1..max_payload (%llu)",
-                       pub->svc.name, size, (unsigned long long)pub->svc.cfg.max_payload);
-    if (pub->nloans == pub->svc.cfg.max_loans)
-        return fy_fail(FERRY_ELIMIT,
-                       "publisher on \"%s\" already holds %u loans (max_loans): send or discard one first",
-                       pub->svc.name, pub->nloans);
-    if (pub->nfree == 0)
-        drain_all(pub);
-    if (pub->nfree == 0) {
-        /* Refresh in case a subscriber died holding samples. */
-        fy_domain_cleanup(pub->svc.domain, NULL);
-        int rc = refresh(pub);
-        if (rc)
-            return rc;
-        drain_all(pub);
-        if (pub->nfree == 0)
-            return fy_fail(FERRY_ELIMIT, "publisher on \"%s\": all %u samples are in use", pub->svc.name,
-                           pub->svc.geo.chunk_count);
+                       pub->svc.name, size, (unsigned long long)pub->max_payload);
+    return fy_fail(FERRY_ELIMIT, "publisher on \"%s\" already holds %u loans (max_loans): send or discard one first",
+                   pub->svc.name, pub->nloans);
+}
+
+int ferry_pub_loan(ferry_pub *pub, size_t size, void **payload)
+{
+    /* size - 1 wraps for 0: one comparison checks 1..max_payload. */
+    if (FY_UNLIKELY(!pub || !payload || size - 1 >= pub->max_payload || pub->nloans == pub->max_loans)) {
+        if (payload)
+            *payload = NULL;
+        return loan_bad(pub, size, payload);
     }
+    if (FY_UNLIKELY(pub->nfree == 0)) {
+        int rc = loan_refill(pub);
+        if (rc) {
+            *payload = NULL;
+            return rc;
+        }
+    }
+    /* The send that follows stores to this slot: ask for its line now. */
+    if (pub->solo)
+        fy_prefetch_for_write(&pub->solo->submit[pub->solo->tail & pub->sub_mask]);
     uint32_t chunk = pub->free_stack[--pub->nfree];
     pub->refs[chunk] = 1;
-    struct pub_loan *l = &pub->loans[pub->nloans++];
-    l->chunk = chunk;
-    l->size = (uint32_t)size;
-    l->payload = fy_chunk_base(pub->data, &pub->svc.geo, chunk) + pub->svc.geo.payload_offset;
-    *payload = l->payload;
+    char *p = pub->chunk0 + chunk * pub->stride;
+    pub->loans[pub->nloans++] = (struct pub_loan){.payload = p, .chunk = chunk, .size = (uint32_t)size};
+    *payload = p;
     return FERRY_OK;
 }
 
@@ -524,26 +582,15 @@ static int wait_for_room(ferry_pub *pub, int try_only)
     }
 }
 
-/* Private: the submit slots get a copy in put(). */
-static void stamp(ferry_pub *pub, const struct pub_loan *l, const struct fy_call_meta *meta)
-{
-    struct pub_stamp *st = &pub->stamps[l->chunk];
-    st->size = l->size;
-    st->meta.sequence = ++pub->seq;
-    st->meta.timestamp_ns = pub->timestamps ? fy_os_now_ns() : 0;
-    st->meta.call_id = meta ? meta->call_id : 0;
-    st->meta.reply_slot = meta ? meta->reply_slot : 0;
-    st->meta.reply_gen = meta ? meta->reply_gen : 0;
-    st->meta.flags = meta ? meta->flags : 0;
-}
-
-/* Delivers loan l on connection s (known to have room) and ends the loan. */
+/* Delivers loan l on connection s (known to have room) with the call
+ * fields of meta, and ends the loan. */
 static void deliver_one(ferry_pub *pub, struct pub_loan *l, uint32_t s, const struct fy_call_meta *meta)
 {
     struct pub_conn *pc = &pub->conns[s];
-    stamp(pub, l, meta);
-    put(pub, pc, l->chunk);
-    fy_wake(&pc->sub_slot->waiter, pub->svc.domain, pc->sub_port_id);
+    struct fy_sample_meta call = {
+        .call_id = meta->call_id, .reply_slot = meta->reply_slot, .reply_gen = meta->reply_gen, .flags = meta->flags};
+    put(pub, pc, l->chunk, l->size, ++pub->seq, 0, &call);
+    fy_wake(pc->waiter, pub->svc.domain, pc->sub_port_id);
     reclaim_after_put(pub, pc);
     pub->sent++;
     end_loan(pub, l);
@@ -630,51 +677,103 @@ void fy_pub_reap(ferry_pub *pub)
     refresh_if_needed(pub);
 }
 
-static int send_loan(ferry_pub *pub, void *payload, int try_only)
+/* BLOCK: whether every connection has room by our own count (the common
+ * case, decided without reading shared memory). */
+static inline int room_everywhere(const ferry_pub *pub)
+{
+    for (uint32_t i = 0; i < pub->nactive; i++)
+        if (pub->conns[pub->active[i]].outstanding >= pub->queue_cap)
+            return 0;
+    return 1;
+}
+
+static void remember(ferry_pub *pub, uint32_t chunk, uint32_t size, uint64_t sequence, uint64_t timestamp_ns)
+{
+    uint32_t h = pub->history_cap;
+    pub->stamps[chunk] = (struct pub_stamp){.size = size, .sequence = sequence, .timestamp_ns = timestamp_ns};
+    if (pub->hist_count == h) {
+        unref(pub, pub->history[pub->hist_first]);
+        pub->hist_first = (pub->hist_first + 1) % h;
+        pub->hist_count--;
+    }
+    pub->history[(pub->hist_first + pub->hist_count) % h] = chunk;
+    pub->hist_count++;
+    pub->refs[chunk]++;
+}
+
+FY_COLD static int send_bad(const ferry_pub *pub, const void *payload)
 {
     if (!pub || !payload)
         return fy_fail(FERRY_EINVAL, "ferry_pub_send: %s is NULL", pub ? "payload" : "pub");
-    struct pub_loan *l = find_loan(pub, payload);
-    if (!l)
-        return fy_fail(FERRY_EINVAL,
-                       "ferry_pub_send on \"%s\": %p is not a loan of this publisher (sent or discarded already?)",
-                       pub->svc.name, payload);
-    int rc;
-    if (pub->svc.cfg.overflow == FERRY_OVERFLOW_BLOCK) {
-        rc = wait_for_room(pub, try_only);
-        if (rc == FERRY_EAGAIN)
-            return rc; /* the caller keeps the loan */
-    } else {
-        rc = refresh_if_needed(pub);
-    }
-    if (rc) {
-        end_loan(pub, l);
+    return fy_fail(FERRY_EINVAL,
+                   "ferry_pub_send on \"%s\": %p is not a loan of this publisher (sent or discarded already?)",
+                   pub->svc.name, payload);
+}
+
+/* The subscribers changed, or (BLOCK) a queue is full by our count: refresh,
+ * wait or fail. 0: go on and send; otherwise the code to return (the loan is
+ * ended unless it is FERRY_EAGAIN under BLOCK, where the caller keeps it). */
+FY_COLD static int send_prepare(ferry_pub *pub, struct pub_loan *l, int try_only)
+{
+    int rc = pub->block ? wait_for_room(pub, try_only) : refresh(pub);
+    if (rc == FERRY_EAGAIN && pub->block)
         return rc;
+    if (rc)
+        end_loan(pub, l);
+    return rc;
+}
+
+static void deliver_all(ferry_pub *pub, uint32_t chunk, uint32_t size, uint64_t sequence, uint64_t timestamp_ns);
+
+/* The hand-off is the store in put(): everything before it is on the path
+ * from the user's send to the subscriber's take, so the common case checks
+ * only private counts there, keeps every rare case out of line and leaves
+ * bookkeeping for after. */
+static int send_loan(ferry_pub *pub, void *payload, int try_only)
+{
+    struct pub_loan *l = FY_LIKELY(pub && payload) ? find_loan(pub, payload) : NULL;
+    if (FY_UNLIKELY(!l))
+        return send_bad(pub, payload);
+    /* Acquire pairs with the release in sub_slot_free / join. */
+    if (FY_UNLIKELY(atomic_load_explicit(pub->sub_gen_now, memory_order_acquire) != pub->seen_sub_gen ||
+                    (pub->block && !room_everywhere(pub)))) {
+        int rc = send_prepare(pub, l, try_only);
+        if (rc)
+            return rc;
     }
-    uint32_t chunk = l->chunk;
-    stamp(pub, l, NULL);
-    for (uint32_t i = 0; i < pub->nactive; i++) {
-        struct pub_conn *pc = &pub->conns[pub->active[i]];
-        if (pub->svc.cfg.overflow == FERRY_OVERFLOW_DROP_OLDEST && !make_room(pub, pc))
-            continue;
-        put(pub, pc, chunk);
-        fy_wake(&pc->sub_slot->waiter, pub->svc.domain, pc->sub_port_id);
-        reclaim_after_put(pub, pc);
-    }
-    if (pub->svc.cfg.history) {
-        uint32_t h = pub->svc.cfg.history;
-        if (pub->hist_count == h) {
-            unref(pub, pub->history[pub->hist_first]);
-            pub->hist_first = (pub->hist_first + 1) % h;
-            pub->hist_count--;
+    uint32_t chunk = l->chunk, size = l->size;
+    uint64_t sequence = ++pub->seq;
+    uint64_t timestamp_ns = pub->timestamps ? fy_os_now_ns() : 0;
+    struct pub_conn *solo = pub->solo;
+    if (FY_LIKELY(solo != NULL)) {
+        /* One subscriber, the common case: no loop, fewer registers. */
+        if (pub->block || solo->outstanding < pub->queue_cap || make_room(pub, solo)) {
+            put(pub, solo, chunk, size, sequence, timestamp_ns, NULL);
+            fy_wake(solo->waiter, pub->svc.domain, solo->sub_port_id);
+            reclaim_after_put(pub, solo);
         }
-        pub->history[(pub->hist_first + pub->hist_count) % h] = chunk;
-        pub->hist_count++;
-        pub->refs[chunk]++;
+    } else {
+        deliver_all(pub, chunk, size, sequence, timestamp_ns);
     }
+    if (pub->history_cap)
+        remember(pub, chunk, size, sequence, timestamp_ns);
     pub->sent++;
     end_loan(pub, l);
     return FERRY_OK;
+}
+
+/* Queues chunk on every connection (DROP_OLDEST: making room first). */
+__attribute__((noinline)) static void deliver_all(ferry_pub *pub, uint32_t chunk, uint32_t size, uint64_t sequence,
+                                                  uint64_t timestamp_ns)
+{
+    for (uint32_t i = 0; i < pub->nactive; i++) {
+        struct pub_conn *pc = &pub->conns[pub->active[i]];
+        if (!pub->block && pc->outstanding >= pub->queue_cap && !make_room(pub, pc))
+            continue;
+        put(pub, pc, chunk, size, sequence, timestamp_ns, NULL);
+        fy_wake(pc->waiter, pub->svc.domain, pc->sub_port_id);
+        reclaim_after_put(pub, pc);
+    }
 }
 
 int ferry_pub_send(ferry_pub *pub, void *payload) { return send_loan(pub, payload, 0); }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/compiler.h"
 #include "core/error.h"
 #include "core/node.h"
 #include "event/sources.h"
@@ -22,7 +23,10 @@
  * a taken sample points into it. */
 struct sub_map {
     struct sub_map *next;
+    char *chunk0; /* payload of chunk 0 */
     char *base;
+    uint64_t link;   /* of the connection it was mapped for */
+    uint64_t pub_id; /* the publisher's port id */
     uint32_t pub_slot, pub_gen;
     uint32_t held;
     int connected;
@@ -35,7 +39,6 @@ struct sub_conn {
     struct fy_conn *shm;
     struct fy_submit_slot *submit;
     _Atomic uint64_t *ret;
-    uint64_t pub_id; /* the publisher's port id, from its slot */
     uint64_t ret_tail;
     struct sub_map *map;
 };
@@ -43,13 +46,10 @@ struct sub_conn {
 struct sub_held {
     const void *payload;
     struct sub_map *map;
-    uint64_t link;
-    uint32_t pub_slot;
     uint32_t chunk;
     uint32_t size;
     uint64_t sequence;
     uint64_t timestamp_ns;
-    uint64_t publisher_id;
 };
 
 /* A released sample whose return is not written yet (see flush_returns). */
@@ -61,29 +61,35 @@ struct sub_return {
 
 struct ferry_sub {
     struct fy_port_link link;
+    /* The data path's fields, together and copied out of the service's
+     * configuration and geometry (validated at open). */
+    struct sub_held *held;
+    uint32_t nheld, max_borrowed;
+    struct sub_return *returns; /* [max_borrowed], released, not yet handed back */
+    uint32_t nreturns;
+    uint32_t nactive;
+    uint32_t *active;
+    struct sub_conn *conns; /* [max_publishers] */
+    uint32_t next;          /* round robin over active */
+    uint32_t chunk_count;
+    const _Atomic uint64_t *epoch_now; /* in this subscriber's slot */
+    uint64_t seen_epoch;
+    uint64_t stride;
+    uint64_t max_payload;
+    uint64_t received;
+    uint64_t sub_mask, ret_mask;
+    unsigned sub_log2, ret_log2;
+    int head_shared; /* DROP_OLDEST: the publisher may move head too */
     ferry_node *node;
     struct fy_service svc;
     uint32_t slot, gen;
     uint64_t id;
-    uint64_t seen_epoch;
-    struct sub_conn *conns; /* [max_publishers] */
-    uint32_t *active;
-    uint32_t nactive;
-    uint32_t next; /* round robin over active */
-    struct sub_held *held;
-    uint32_t nheld;
-    struct sub_return *returns; /* [max_borrowed], released, not yet handed back */
-    uint32_t nreturns;
     struct sub_map *maps;
-    uint64_t received;
     uint64_t lost_before; /* dropped counts of connections that ended */
     uint32_t gone;        /* publishers that went away, not yet reported by ferry_sub_wait */
     struct fy_waiter waiter;
     struct fy_wait_ops wait_ops;   /* ready: a sample or a departure to report */
     struct fy_wait_ops sample_ops; /* ready: a sample (re-arming the fd after a take) */
-    uint64_t sub_mask, ret_mask;
-    unsigned sub_log2, ret_log2;
-    int head_shared; /* DROP_OLDEST: the publisher may move head too */
 };
 
 static void map_release(ferry_sub *sub, struct sub_map *m)
@@ -100,7 +106,8 @@ static void map_release(ferry_sub *sub, struct sub_map *m)
     free(m);
 }
 
-static int map_publisher(ferry_sub *sub, uint32_t p, uint32_t gen, struct sub_map **out)
+static int map_publisher(ferry_sub *sub, uint32_t p, uint32_t gen, uint64_t link, uint64_t pub_id,
+                         struct sub_map **out)
 {
     char path[FY_PATH_MAX];
     fy_path_pub_data(path, sub->svc.domain, sub->svc.hash, p, gen);
@@ -126,6 +133,9 @@ static int map_publisher(ferry_sub *sub, uint32_t p, uint32_t gen, struct sub_ma
         return fy_fail(FERRY_ENOMEM, "subscriber: out of memory");
     }
     m->base = base;
+    m->chunk0 = fy_chunk_base(base, g, 0) + g->payload_offset;
+    m->link = link;
+    m->pub_id = pub_id;
     m->pub_slot = p;
     m->pub_gen = gen;
     m->connected = 1;
@@ -170,7 +180,8 @@ static int refresh(ferry_sub *sub)
             conn_drop(sub, sc);
         if (linked && !sc->connected) {
             struct sub_map *m = NULL;
-            if (map_publisher(sub, p, pgen, &m) != FERRY_OK) {
+            uint64_t pub_id = atomic_load_explicit(&ps->port_id, memory_order_relaxed);
+            if (map_publisher(sub, p, pgen, link, pub_id, &m) != FERRY_OK) {
                 /* Cannot read its samples (permissions?): look again at the
                  * next take rather than wait for the epoch to move. */
                 sub->seen_epoch--;
@@ -180,7 +191,6 @@ static int refresh(ferry_sub *sub)
             sc->link = link;
             sc->shm = c;
             sc->submit = fy_conn_submit(c);
-            sc->pub_id = atomic_load_explicit(&ps->port_id, memory_order_relaxed);
             sc->ret = fy_conn_ret(c, g);
             sc->ret_tail = 0; /* the publisher emptied the return ring when it linked */
             sc->map = m;
@@ -204,7 +214,7 @@ static int sub_has_sample(ferry_sub *sub);
  * take or wait, the store overlaps with idle time instead. A noted return
  * still counts against max_borrowed, so the publisher's accounting of what
  * this subscriber may hold is unchanged. */
-static void flush_returns(ferry_sub *sub)
+__attribute__((noinline)) static void flush_returns(ferry_sub *sub)
 {
     for (uint32_t i = 0; i < sub->nreturns; i++) {
         const struct sub_return *r = &sub->returns[i];
@@ -279,8 +289,7 @@ static int sub_open(ferry_sub **out, ferry_node *node, const char *service, cons
 static inline int refresh_if_needed(ferry_sub *sub)
 {
     /* Acquire pairs with the publisher's release after it (re)linked us. */
-    uint64_t epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, &sub->svc.geo, sub->slot)->epoch,
-                                          memory_order_acquire);
+    uint64_t epoch = atomic_load_explicit(sub->epoch_now, memory_order_acquire);
     return epoch != sub->seen_epoch ? refresh(sub) : FERRY_OK;
 }
 
@@ -327,6 +336,11 @@ static int sub_open(ferry_sub **out, ferry_node *node, const char *service, cons
     sub->ret_log2 = fy_log2(g->ret_ring_size);
     sub->ret_mask = g->ret_ring_size - 1;
     sub->head_shared = sub->svc.cfg.overflow == FERRY_OVERFLOW_DROP_OLDEST;
+    sub->max_borrowed = sub->svc.cfg.max_borrowed;
+    sub->max_payload = sub->svc.cfg.max_payload;
+    sub->chunk_count = (uint32_t)g->chunk_count;
+    sub->stride = g->chunk_stride;
+    sub->epoch_now = &fy_sub_slot(sub->svc.hdr, g, sub->slot)->epoch;
     sub->conns = calloc(sub->svc.cfg.max_publishers, sizeof *sub->conns);
     sub->active = calloc(sub->svc.cfg.max_publishers, sizeof *sub->active);
     sub->held = calloc(sub->svc.cfg.max_borrowed, sizeof *sub->held);
@@ -373,96 +387,159 @@ static void finish_closing(ferry_sub *sub, uint32_t p)
     }
 }
 
-int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size)
+/* Nothing at any head; the fd (if asked for) is re-armed. */
+__attribute__((noinline)) static int take_empty(ferry_sub *sub)
 {
-    return fy_sub_take_meta(sub, payload, size, NULL);
-}
-
-int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
-{
-    if (!sub || !payload)
-        return fy_fail(FERRY_EINVAL, "ferry_sub_take: %s is NULL", sub ? "payload" : "sub");
-    *payload = NULL;
-    if (sub->nreturns)
-        flush_returns(sub);
-    if (sub->nheld == sub->svc.cfg.max_borrowed)
-        return fy_fail(FERRY_ELIMIT,
-                       "subscriber on \"%s\" holds %u samples (max_borrowed): release one before taking more",
-                       sub->svc.name, sub->nheld);
-    int rc = refresh_if_needed(sub);
-    if (rc)
-        return rc;
-    uint32_t i = sub->next < sub->nactive ? sub->next : 0;
-    for (uint32_t k = 0; k < sub->nactive; k++, i = i + 1 < sub->nactive ? i + 1 : 0) {
-        uint32_t p = sub->active[i];
-        struct sub_conn *sc = &sub->conns[p];
-        uint64_t e;
-        struct fy_sample_meta sm;
-        int got = fy_submit_take(sc->submit, &sc->shm->head, sub->sub_mask, sub->sub_log2,
-                                 (uint32_t)(sc->link >> 32), sub->head_shared, &e, &sm);
-        if (got < 0) {
-            /* A new publisher took over this connection after our last
-             * refresh: look again, then take from what is there now. If
-             * the connection did not change, the entry is not any
-             * publisher's: report it rather than look again forever. */
-            uint64_t seen = sc->link;
-            rc = refresh(sub);
-            if (rc)
-                return rc;
-            if (sc->connected && sc->link == seen)
-                return fy_fail(FERRY_ECORRUPT,
-                               "subscriber on \"%s\": a queued entry carries another publisher generation than "
-                               "its connection",
-                               sub->svc.name);
-            return sub->nactive ? fy_sub_take_meta(sub, payload, size, meta)
-                                : fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued");
-        }
-        if (!got) {
-            if (sc->closing) {
-                finish_closing(sub, p);
-                /* The slot at i now holds another publisher: start over. */
-                return sub->nactive ? fy_sub_take_meta(sub, payload, size, meta)
-                                    : fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued");
-            }
-            continue;
-        }
-        uint32_t chunk = fy_entry_chunk(e), sz = fy_entry_size(e);
-        if (chunk >= sub->svc.geo.chunk_count || sz == 0 || sz > sub->svc.cfg.max_payload)
-            return fy_fail(FERRY_ECORRUPT,
-                           "subscriber on \"%s\": a publisher queued chunk %u of size %u, outside its segment",
-                           sub->svc.name, chunk, sz);
-        struct sub_held *hd = &sub->held[sub->nheld++];
-        hd->payload = fy_chunk_base(sc->map->base, &sub->svc.geo, chunk) + sub->svc.geo.payload_offset;
-        hd->map = sc->map;
-        hd->link = sc->link;
-        hd->pub_slot = p;
-        hd->chunk = chunk;
-        hd->size = sz;
-        hd->sequence = sm.sequence;
-        hd->timestamp_ns = sm.timestamp_ns;
-        hd->publisher_id = sc->pub_id;
-        sc->map->held++;
-        sub->received++;
-        sub->next = i + 1; /* round robin across publishers */
-        *payload = hd->payload;
-        if (size)
-            *size = sz;
-        if (meta) {
-            meta->call_id = sm.call_id;
-            meta->reply_slot = sm.reply_slot;
-            meta->reply_gen = sm.reply_gen;
-            meta->flags = sm.flags;
-            meta->origin_owner =
-                atomic_load_explicit(&fy_pub_slot(sub->svc.hdr, &sub->svc.geo, p)->owner, memory_order_relaxed);
-        }
-        return FERRY_OK;
-    }
     if (sub->waiter.fd >= 0)
         fy_waiter_rearm(&sub->waiter, &sub->sample_ops);
     return fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued");
 }
 
-static struct sub_held *find_held(const ferry_sub *sub, const void *payload)
+static int take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta);
+
+/* The entry at a head came from another publisher generation than its
+ * connection's, or the connection's publisher is gone and drained: refresh,
+ * then take from what is there now. */
+FY_COLD static int take_again(ferry_sub *sub, uint32_t i, int changed, const void **payload, size_t *size,
+                      struct fy_call_meta *meta)
+{
+    uint32_t p = sub->active[i];
+    struct sub_conn *sc = &sub->conns[p];
+    if (changed) {
+        /* If the connection did not change, the entry is not any
+         * publisher's: report it rather than look again forever. */
+        uint64_t seen = sc->link;
+        int rc = refresh(sub);
+        if (rc)
+            return rc;
+        if (sc->connected && sc->link == seen)
+            return fy_fail(FERRY_ECORRUPT,
+                           "subscriber on \"%s\": a queued entry carries another publisher generation than its "
+                           "connection",
+                           sub->svc.name);
+    } else {
+        finish_closing(sub, p); /* the slot at i now holds another publisher */
+    }
+    return sub->nactive ? take_meta(sub, payload, size, meta) : take_empty(sub);
+}
+
+FY_COLD static int take_bad_args(const ferry_sub *sub)
+{
+    return fy_fail(FERRY_EINVAL, "ferry_sub_take: %s is NULL", sub ? "payload" : "sub");
+}
+
+FY_COLD static int take_limit(const ferry_sub *sub)
+{
+    return fy_fail(FERRY_ELIMIT, "subscriber on \"%s\" holds %u samples (max_borrowed): release one before taking more",
+                   sub->svc.name, sub->nheld);
+}
+
+FY_COLD static int take_corrupt(const ferry_sub *sub, uint32_t chunk, uint32_t size)
+{
+    return fy_fail(FERRY_ECORRUPT, "subscriber on \"%s\": a publisher queued chunk %u of size %u, outside its segment",
+                   sub->svc.name, chunk, size);
+}
+
+FY_COLD static void take_call_fields(const ferry_sub *sub, const struct sub_map *m, const struct fy_sample_meta *sm,
+                                     struct fy_call_meta *meta)
+{
+    meta->call_id = sm->call_id;
+    meta->reply_slot = sm->reply_slot;
+    meta->reply_gen = sm->reply_gen;
+    meta->flags = sm->flags;
+    /* From the publisher's slot, not from the sample: a peer cannot forge it. */
+    meta->origin_owner =
+        atomic_load_explicit(&fy_pub_slot(sub->svc.hdr, &sub->svc.geo, m->pub_slot)->owner, memory_order_relaxed);
+}
+
+/* Takes the entry at the head of connection i (of active[]): 1 taken, 0
+ * empty, or (< 0) the code to return. */
+static inline int take_from(ferry_sub *sub, uint32_t i, const void **payload, size_t *size,
+                            struct fy_call_meta *meta)
+{
+    struct sub_conn *sc = &sub->conns[sub->active[i]];
+    uint64_t e;
+    /* Zeroed for the compiler, which cannot tell that the call fields are
+     * read only when written; it drops the stores it does not need. */
+    struct fy_sample_meta sm = {0};
+    int got = fy_submit_take(sc->submit, &sc->shm->head, sub->sub_mask, sub->sub_log2, (uint32_t)(sc->link >> 32),
+                             sub->head_shared, &e, &sm, meta != NULL);
+    if (FY_UNLIKELY(got <= 0)) {
+        if (got < 0 || sc->closing) {
+            int rc = take_again(sub, i, got < 0, payload, size, meta);
+            return rc == FERRY_OK ? 1 : rc;
+        }
+        return 0;
+    }
+    uint32_t chunk = fy_entry_chunk(e), sz = fy_entry_size(e);
+    if (FY_UNLIKELY(chunk >= sub->chunk_count || sz - 1 >= sub->max_payload))
+        return take_corrupt(sub, chunk, sz);
+    struct sub_map *m = sc->map;
+    const char *p = m->chunk0 + chunk * sub->stride;
+    sub->held[sub->nheld++] = (struct sub_held){
+        .payload = p, .map = m, .chunk = chunk, .size = sz, .sequence = sm.sequence, .timestamp_ns = sm.timestamp_ns};
+    m->held++;
+    sub->received++;
+    *payload = p;
+    if (size)
+        *size = sz;
+    if (meta)
+        take_call_fields(sub, m, &sm, meta);
+    return 1;
+}
+
+/* The take, specialised by the compiler for meta == NULL (publish-subscribe,
+ * which never reads the call fields) and meta != NULL (request-response).
+ * The load of the sample's line is the hand-off: what follows it is on the
+ * path to the user, so the common case is a straight line of private
+ * bookkeeping and every rare case is out of line. */
+static inline int take_impl(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
+{
+    if (FY_UNLIKELY(!sub || !payload))
+        return take_bad_args(sub);
+    *payload = NULL;
+    if (sub->nreturns)
+        flush_returns(sub);
+    if (FY_UNLIKELY(sub->nheld == sub->max_borrowed))
+        return take_limit(sub);
+    /* Acquire pairs with the publisher's release after it (re)linked us. */
+    if (FY_UNLIKELY(atomic_load_explicit(sub->epoch_now, memory_order_acquire) != sub->seen_epoch)) {
+        int rc = refresh(sub);
+        if (rc)
+            return rc;
+    }
+    uint32_t n = sub->nactive;
+    if (FY_LIKELY(n == 1)) {
+        /* One publisher, the common case: no round robin. */
+        int got = take_from(sub, 0, payload, size, meta);
+        return got > 0 ? FERRY_OK : got < 0 ? got : take_empty(sub);
+    }
+    uint32_t i = sub->next < n ? sub->next : 0;
+    for (uint32_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
+        int got = take_from(sub, i, payload, size, meta);
+        if (got < 0)
+            return got;
+        if (got > 0) {
+            sub->next = i + 1; /* round robin across publishers */
+            return FERRY_OK;
+        }
+    }
+    return take_empty(sub);
+}
+
+static int take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
+{
+    return meta ? take_impl(sub, payload, size, meta) : take_impl(sub, payload, size, NULL);
+}
+
+int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size) { return take_impl(sub, payload, size, NULL); }
+
+int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
+{
+    return take_meta(sub, payload, size, meta);
+}
+
+static inline struct sub_held *find_held(const ferry_sub *sub, const void *payload)
 {
     for (uint32_t i = 0; i < sub->nheld; i++)
         if (sub->held[i].payload == payload)
@@ -470,31 +547,41 @@ static struct sub_held *find_held(const ferry_sub *sub, const void *payload)
     return NULL;
 }
 
-int ferry_sub_sample_info(const ferry_sub *sub, const void *payload, ferry_sample_info *info)
+FY_COLD static int info_bad(const ferry_sub *sub, const void *payload, const ferry_sample_info *info)
 {
     if (!sub || !payload || !info)
         return fy_fail(FERRY_EINVAL, "ferry_sub_sample_info: an argument is NULL");
-    const struct sub_held *hd = find_held(sub, payload);
-    if (!hd)
-        return fy_fail(FERRY_EINVAL, "ferry_sub_sample_info: %p is not a sample taken from this subscriber", payload);
+    return fy_fail(FERRY_EINVAL, "ferry_sub_sample_info: %p is not a sample taken from this subscriber", payload);
+}
+
+int ferry_sub_sample_info(const ferry_sub *sub, const void *payload, ferry_sample_info *info)
+{
+    const struct sub_held *hd = FY_LIKELY(sub && payload && info) ? find_held(sub, payload) : NULL;
+    if (FY_UNLIKELY(!hd))
+        return info_bad(sub, payload, info);
     info->sequence = hd->sequence;
     info->timestamp_ns = hd->timestamp_ns;
-    info->publisher_id = hd->publisher_id;
+    info->publisher_id = hd->map->pub_id;
     info->size = hd->size;
     return FERRY_OK;
 }
 
+FY_COLD static void release_bad(const void *payload)
+{
+    fy_fail(FERRY_EINVAL, "ferry_sub_release: %p is not a sample taken from this subscriber (released twice?)",
+            payload);
+}
+
 void ferry_sub_release(ferry_sub *sub, const void *payload)
 {
-    struct sub_held *hd = sub && payload ? find_held(sub, payload) : NULL;
-    if (!hd) {
-        fy_fail(FERRY_EINVAL, "ferry_sub_release: %p is not a sample taken from this subscriber (released twice?)",
-                payload);
+    struct sub_held *hd = FY_LIKELY(sub && payload) ? find_held(sub, payload) : NULL;
+    if (FY_UNLIKELY(!hd)) {
+        release_bad(payload);
         return;
     }
-    /* nheld + nreturns <= max_borrowed: room is always there. */
-    sub->returns[sub->nreturns++] = (struct sub_return){.link = hd->link, .pub_slot = hd->pub_slot, .chunk = hd->chunk};
     struct sub_map *m = hd->map;
+    /* nheld + nreturns <= max_borrowed: room is always there. */
+    sub->returns[sub->nreturns++] = (struct sub_return){.link = m->link, .pub_slot = m->pub_slot, .chunk = hd->chunk};
     struct sub_held *last = &sub->held[--sub->nheld];
     if (hd != last)
         *hd = *last;
@@ -502,7 +589,7 @@ void ferry_sub_release(ferry_sub *sub, const void *payload)
      * map_release would otherwise be a store and a wider load of the same
      * bytes, which the CPU cannot forward. */
     uint32_t left = --m->held;
-    if (left == 0 && !m->connected)
+    if (FY_UNLIKELY(left == 0 && !m->connected))
         map_release(sub, m);
     fy_ok();
 }

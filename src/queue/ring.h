@@ -75,18 +75,25 @@ static inline uint32_t fy_entry_tag(uint64_t entry) { return (uint32_t)((entry >
 static inline uint32_t fy_entry_chunk(uint64_t entry) { return (uint32_t)((entry >> 32) & 0xffffu); }
 static inline uint32_t fy_entry_size(uint64_t entry) { return (uint32_t)entry; }
 
-/* Producer side of the submit ring: the metadata first, then the word.
- * seq_cst, not release: the exchange is also the full fence of the wake
- * protocol (src/event/waiter.h) before the producer reads the consumer's
- * waiter flags. On x86 it costs what a release store plus that fence would. */
-static inline void fy_submit_put(struct fy_submit_slot *slot, uint64_t word, const struct fy_sample_meta *m)
+/* Request-response only: the call fields of a slot, stored before
+ * fy_submit_put publishes it. Plain publish-subscribe never writes them
+ * (its subscribers never read them). */
+static inline void fy_submit_put_call(struct fy_submit_slot *slot, const struct fy_sample_meta *m)
 {
-    atomic_store_explicit(&slot->sequence, m->sequence, memory_order_relaxed);
-    atomic_store_explicit(&slot->timestamp_ns, m->timestamp_ns, memory_order_relaxed);
     atomic_store_explicit(&slot->call_id, m->call_id, memory_order_relaxed);
     atomic_store_explicit(&slot->reply_slot, m->reply_slot, memory_order_relaxed);
     atomic_store_explicit(&slot->reply_gen, m->reply_gen, memory_order_relaxed);
     atomic_store_explicit(&slot->flags, m->flags, memory_order_relaxed);
+}
+
+/* Producer side of the submit ring: the metadata first, then the word.
+ * seq_cst, not release: the exchange is also the full fence of the wake
+ * protocol (src/event/waiter.h) before the producer reads the consumer's
+ * waiter flags. On x86 it costs what a release store plus that fence would. */
+static inline void fy_submit_put(struct fy_submit_slot *slot, uint64_t word, uint64_t sequence, uint64_t timestamp_ns)
+{
+    atomic_store_explicit(&slot->sequence, sequence, memory_order_relaxed);
+    atomic_store_explicit(&slot->timestamp_ns, timestamp_ns, memory_order_relaxed);
     atomic_exchange_explicit(&slot->word, word, memory_order_seq_cst);
 }
 
@@ -123,10 +130,11 @@ static inline void fy_ring_put(_Atomic uint64_t *ring, uint64_t mask, unsigned l
  * head_shared: the producer may take the oldest entry back (DROP_OLDEST), so
  * head moves with a CAS, retried when the producer won; otherwise (BLOCK)
  * only the consumer writes head and a release store does, which spares a
- * locked instruction on every take. */
+ * locked instruction on every take. with_call: also read the call fields
+ * (request-response); a constant at every call site. */
 static inline int fy_submit_take(struct fy_submit_slot *ring, _Atomic uint64_t *head, uint64_t mask,
                                  unsigned log2size, uint32_t tag, int head_shared, uint64_t *entry,
-                                 struct fy_sample_meta *m)
+                                 struct fy_sample_meta *m, int with_call)
 {
     /* Relaxed: head is written by this consumer, except for the producer's
      * CAS, which the CAS below detects. */
@@ -143,10 +151,12 @@ static inline int fy_submit_take(struct fy_submit_slot *ring, _Atomic uint64_t *
          * fails and what was read here is dropped. */
         m->sequence = atomic_load_explicit(&slot->sequence, memory_order_relaxed);
         m->timestamp_ns = atomic_load_explicit(&slot->timestamp_ns, memory_order_relaxed);
-        m->call_id = atomic_load_explicit(&slot->call_id, memory_order_relaxed);
-        m->reply_slot = atomic_load_explicit(&slot->reply_slot, memory_order_relaxed);
-        m->reply_gen = atomic_load_explicit(&slot->reply_gen, memory_order_relaxed);
-        m->flags = atomic_load_explicit(&slot->flags, memory_order_relaxed);
+        if (with_call) {
+            m->call_id = atomic_load_explicit(&slot->call_id, memory_order_relaxed);
+            m->reply_slot = atomic_load_explicit(&slot->reply_slot, memory_order_relaxed);
+            m->reply_gen = atomic_load_explicit(&slot->reply_gen, memory_order_relaxed);
+            m->flags = atomic_load_explicit(&slot->flags, memory_order_relaxed);
+        }
         if (!head_shared) {
             atomic_store_explicit(head, h + 1, memory_order_release);
             *entry = e;
@@ -160,20 +170,15 @@ static inline int fy_submit_take(struct fy_submit_slot *ring, _Atomic uint64_t *
     }
 }
 
-/* Consumer side of the return ring (single consumer, no CAS). An entry
- * whose low 32 bits are not gen was meant for an earlier publisher of the
- * slot (a subscriber released into the ring before it noticed the change):
- * it is treated as not written yet, so the position waits for the
- * subscriber's real entry instead of being consumed by the stale one. */
-static inline int fy_ret_take(_Atomic uint64_t *ring, uint64_t *pos, uint64_t mask, unsigned log2size,
-                              uint32_t gen, uint32_t *chunk)
+/* Consumer side of the return ring (single consumer, no CAS): the entry at
+ * pos, if written. An entry whose low 32 bits are not gen was meant for an
+ * earlier publisher of the slot (a subscriber released into the ring before
+ * it noticed the change): it counts as not written yet, so the position
+ * waits for the subscriber's real entry instead of being consumed by the
+ * stale one. */
+static inline int fy_ret_ready(uint64_t entry, uint64_t pos, unsigned log2size, uint32_t gen)
 {
-    uint64_t e = atomic_load_explicit(&ring[*pos & mask], memory_order_acquire);
-    if (!fy_entry_is(e, *pos, log2size) || fy_entry_size(e) != gen)
-        return 0;
-    *chunk = fy_entry_chunk(e);
-    (*pos)++;
-    return 1;
+    return fy_entry_is(entry, pos, log2size) && fy_entry_size(entry) == gen;
 }
 
 static inline unsigned fy_log2(uint64_t pow2)
