@@ -45,15 +45,38 @@ static void send_checked(ferry_pub *pub, size_t size, uint64_t seq, uint64_t *t_
         *t_after = ft_now_ns();
 }
 
-/* Takes one sample and checks everything about it. */
+/* ferry_sub_take_info, waiting up to FT_WAIT_MS. */
+static int take_info_wait(ferry_sub *sub, const void **p, ferry_sample_info *info)
+{
+    int rc;
+    while ((rc = ferry_sub_take_info(sub, p, info)) == FERRY_EAGAIN)
+        if ((rc = ferry_sub_wait(sub, (int64_t)FT_WAIT_MS * 1000000)) != FERRY_OK)
+            return rc;
+    return rc;
+}
+
+/* Takes one sample and checks everything about it: odd sequence numbers
+ * with ferry_sub_take_info, whose metadata must equal what
+ * ferry_sub_sample_info says. */
 static void expect_sample(ferry_sub *sub, const ferry_pub *from, uint64_t seq, size_t size,
                           uint64_t t_min, uint64_t t_max)
 {
     const void *p = NULL;
     size_t got = 0;
-    CHECK_OK(ft_take_wait(sub, &p, &got, FT_WAIT_MS));
     ferry_sample_info info;
-    CHECK_OK(ferry_sub_sample_info(sub, p, &info));
+    if (seq & 1) {
+        ferry_sample_info taken;
+        CHECK_OK(take_info_wait(sub, &p, &taken));
+        CHECK_OK(ferry_sub_sample_info(sub, p, &info));
+        CHECK_EQ(taken.sequence, info.sequence);
+        CHECK_EQ(taken.timestamp_ns, info.timestamp_ns);
+        CHECK_EQ(taken.publisher_id, info.publisher_id);
+        CHECK_EQ(taken.size, info.size);
+        got = taken.size;
+    } else {
+        CHECK_OK(ft_take_wait(sub, &p, &got, FT_WAIT_MS));
+        CHECK_OK(ferry_sub_sample_info(sub, p, &info));
+    }
     uint64_t tag = 0, s = 0;
     CHECK_MSG(ft_payload_check(p, got, &tag, &s), "corrupt payload (size %zu)", got);
     CHECK_EQ(got, size);
@@ -75,6 +98,13 @@ static void expect_empty(ferry_sub *sub)
 {
     const void *p = NULL;
     CHECK_RC(ferry_sub_take(sub, &p, NULL), FERRY_EAGAIN);
+    /* An empty take_info leaves info alone. */
+    ferry_sample_info info = {.sequence = 77};
+    CHECK_RC(ferry_sub_take_info(sub, &p, &info), FERRY_EAGAIN);
+    CHECK_EQ(info.sequence, 77);
+    CHECK(p == NULL);
+    CHECK_RC(ferry_sub_take_info(sub, &p, NULL), FERRY_EAGAIN);
+    CHECK_RC(ferry_sub_take_info(NULL, &p, &info), FERRY_EINVAL);
 }
 
 static void basic_order_and_info(ferry_node *node)

@@ -3,11 +3,12 @@
  * test.
  *
  * Ping-pong: A publishes on "ping" and subscribes to "pong"; B the reverse.
- * Every message is loaned and sent; the receiver busy-polls ferry_sub_take,
- * checks the size and the sequence number and releases. Without touch the
- * payload stays untouched (this measures the hand-off): the sequence checked
- * is the one ferry carries with every sample (ferry_sample_info.sequence),
- * which must advance in step with the harness's. With touch the sender
+ * Every message is loaned and sent; the receiver busy-polls
+ * ferry_sub_take_info, checks the size and the sequence number and releases.
+ * Without touch the payload stays untouched (this measures the hand-off):
+ * the sequence checked is the one ferry carries with every sample
+ * (ferry_sample_info.sequence), which must advance in step with the
+ * harness's. With touch the sender
  * writes the harness's sequence into every 64 B line and the receiver checks
  * every line. Small pools: queue 2, one publisher, one subscriber, no
  * history, max_payload = the message size.
@@ -181,34 +182,29 @@ static int ferry_recv(void *opaque, uint64_t seq)
 {
     struct ferry_ep *ep = opaque;
     const void *payload;
-    size_t size = 0;
+    ferry_sample_info info;
     unsigned spins = 0;
     int rc;
-    while ((rc = ferry_sub_take(ep->sub, &payload, &size)) == FERRY_EAGAIN) {
+    while ((rc = ferry_sub_take_info(ep->sub, &payload, &info)) == FERRY_EAGAIN) {
         if (!ep->wait)
             bench_spin(&spins);
         else if (ferry_sub_wait(ep->sub, FERRY_FOREVER) != FERRY_OK)
             return ferry_err("ferry_sub_wait");
     }
     if (rc != FERRY_OK)
-        return ferry_err("ferry_sub_take");
+        return ferry_err("ferry_sub_take_info");
     int bad = 0;
-    if (size != ep->size) {
-        bad = bench_fail("message %llu: size %zu, expected %zu", (unsigned long long)seq, size, ep->size);
+    if (info.size != ep->size) {
+        bad = bench_fail("message %llu: size %zu, expected %zu", (unsigned long long)seq, info.size, ep->size);
     } else if (ep->touch) {
         bad = bench_payload_check(payload, ep->size, seq, 1);
     } else {
-        ferry_sample_info info;
-        if (ferry_sub_sample_info(ep->sub, payload, &info) != FERRY_OK) {
-            bad = ferry_err("ferry_sub_sample_info");
-        } else {
-            if (!ep->have_offset) {
-                ep->seq_offset = seq - info.sequence;
-                ep->have_offset = 1;
-            }
-            if (info.sequence + ep->seq_offset != seq)
-                bad = bench_seq_error(seq, info.sequence + ep->seq_offset);
+        if (!ep->have_offset) {
+            ep->seq_offset = seq - info.sequence;
+            ep->have_offset = 1;
         }
+        if (info.sequence + ep->seq_offset != seq)
+            bad = bench_seq_error(seq, info.sequence + ep->seq_offset);
     }
     ferry_sub_release(ep->sub, payload);
     return bad;

@@ -212,6 +212,10 @@ FERRY_API int ferry_sub_open(ferry_sub **sub, ferry_node *node, const char *serv
  * max_borrowed samples are already taken. Order is kept per publisher. */
 FERRY_API int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size);
 
+/* ferry_sub_take that also fills *info with the sample's metadata (info
+ * may be NULL): one call instead of a take and a ferry_sub_sample_info. */
+FERRY_API int ferry_sub_take_info(ferry_sub *sub, const void **payload, ferry_sample_info *info);
+
 /* Metadata of a taken, not yet released sample. */
 FERRY_API int ferry_sub_sample_info(const ferry_sub *sub, const void *payload,
                                     ferry_sample_info *info);

@@ -5,7 +5,7 @@
 
 _Thread_local int fy_last_code __attribute__((tls_model("initial-exec")));
 static _Thread_local char last_message[512] __attribute__((tls_model("initial-exec")));
-static _Thread_local const char *last_static __attribute__((tls_model("initial-exec")));
+_Thread_local const char *fy_last_static __attribute__((tls_model("initial-exec")));
 
 const char *ferry_strerror(int err)
 {
@@ -27,14 +27,7 @@ int fy_fail(int code, const char *fmt, ...)
     vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
     fy_last_code = code;
-    last_static = NULL;
-    return code;
-}
-
-int fy_fail_static(int code, const char *message)
-{
-    fy_last_code = code;
-    last_static = message;
+    fy_last_static = NULL;
     return code;
 }
 
@@ -44,7 +37,7 @@ const char *ferry_last_error_message(void)
 {
     if (fy_last_code == FERRY_OK)
         return "";
-    return last_static ? last_static : last_message;
+    return fy_last_static ? fy_last_static : last_message;
 }
 
 void ferry_clear_error(void) { fy_ok(); }

@@ -79,7 +79,9 @@ struct ferry_sub {
     uint64_t received;
     uint64_t sub_mask, ret_mask;
     unsigned sub_log2, ret_log2;
-    int head_shared; /* DROP_OLDEST: the publisher may move head too */
+    int head_shared;  /* DROP_OLDEST: the publisher may move head too */
+    int ready_sample; /* the last sub_ready found a sample (not just a departure) */
+    struct sub_conn *solo; /* the one active connection, while it is not closing */
     ferry_node *node;
     struct fy_service svc;
     uint32_t slot, gen;
@@ -145,6 +147,13 @@ static int map_publisher(ferry_sub *sub, uint32_t p, uint32_t gen, uint64_t link
     return FERRY_OK;
 }
 
+/* The connection that an empty poll may check alone (take_peek_empty). */
+static void set_solo(ferry_sub *sub)
+{
+    struct sub_conn *sc = sub->nactive == 1 ? &sub->conns[sub->active[0]] : NULL;
+    sub->solo = sc && !sc->closing ? sc : NULL;
+}
+
 static void conn_drop(ferry_sub *sub, struct sub_conn *sc)
 {
     if (!sc->connected)
@@ -200,6 +209,7 @@ static int refresh(ferry_sub *sub)
             sub->active[sub->nactive++] = p;
         }
     }
+    set_solo(sub);
     fy_service_unlock(&sub->svc);
     return FERRY_OK;
 }
@@ -237,17 +247,19 @@ __attribute__((noinline)) static void flush_returns(ferry_sub *sub)
 static int sub_ready(void *ctx)
 {
     ferry_sub *sub = ctx;
+    sub->ready_sample = 0;
     if (sub->nreturns)
         flush_returns(sub); /* before a sleep, the publisher may need them */
-    uint64_t epoch = atomic_load_explicit(&fy_sub_slot(sub->svc.hdr, &sub->svc.geo, sub->slot)->epoch,
-                                          memory_order_seq_cst);
+    uint64_t epoch = atomic_load_explicit(sub->epoch_now, memory_order_seq_cst);
     if (epoch != sub->seen_epoch && refresh(sub) != FERRY_OK)
         return 1; /* let the caller meet the error on take */
     for (uint32_t i = 0; i < sub->nactive; i++) {
         struct sub_conn *sc = &sub->conns[sub->active[i]];
         uint64_t h = atomic_load_explicit(&sc->shm->head, memory_order_relaxed);
-        if (fy_submit_ready(sc->submit, sub->sub_mask, sub->sub_log2, h, memory_order_seq_cst))
+        if (fy_submit_ready(sc->submit, sub->sub_mask, sub->sub_log2, h, memory_order_seq_cst)) {
+            sub->ready_sample = 1;
             return 1;
+        }
         if (sc->closing) {
             finish_closing(sub, sub->active[i]);
             i--;
@@ -385,6 +397,7 @@ static void finish_closing(ferry_sub *sub, uint32_t p)
             break;
         }
     }
+    set_solo(sub);
 }
 
 /* Nothing at any head; the fd (if asked for) is re-armed. */
@@ -455,7 +468,7 @@ FY_COLD static void take_call_fields(const ferry_sub *sub, const struct sub_map 
 /* Takes the entry at the head of connection i (of active[]): 1 taken, 0
  * empty, or (< 0) the code to return. */
 static inline int take_from(ferry_sub *sub, uint32_t i, const void **payload, size_t *size,
-                            struct fy_call_meta *meta)
+                            struct fy_call_meta *meta, ferry_sample_info *info)
 {
     struct sub_conn *sc = &sub->conns[sub->active[i]];
     uint64_t e;
@@ -483,6 +496,9 @@ static inline int take_from(ferry_sub *sub, uint32_t i, const void **payload, si
     *payload = p;
     if (size)
         *size = sz;
+    if (info)
+        *info = (ferry_sample_info){
+            .sequence = sm.sequence, .timestamp_ns = sm.timestamp_ns, .publisher_id = m->pub_id, .size = sz};
     if (meta)
         take_call_fields(sub, m, &sm, meta);
     return 1;
@@ -493,7 +509,8 @@ static inline int take_from(ferry_sub *sub, uint32_t i, const void **payload, si
  * The load of the sample's line is the hand-off: what follows it is on the
  * path to the user, so the common case is a straight line of private
  * bookkeeping and every rare case is out of line. */
-static inline int take_impl(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
+static inline int take_impl(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta,
+                            ferry_sample_info *info)
 {
     if (FY_UNLIKELY(!sub || !payload))
         return take_bad_args(sub);
@@ -511,12 +528,12 @@ static inline int take_impl(ferry_sub *sub, const void **payload, size_t *size, 
     uint32_t n = sub->nactive;
     if (FY_LIKELY(n == 1)) {
         /* One publisher, the common case: no round robin. */
-        int got = take_from(sub, 0, payload, size, meta);
+        int got = take_from(sub, 0, payload, size, meta, info);
         return got > 0 ? FERRY_OK : got < 0 ? got : take_empty(sub);
     }
     uint32_t i = sub->next < n ? sub->next : 0;
     for (uint32_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
-        int got = take_from(sub, i, payload, size, meta);
+        int got = take_from(sub, i, payload, size, meta, info);
         if (got < 0)
             return got;
         if (got > 0) {
@@ -527,15 +544,49 @@ static inline int take_impl(ferry_sub *sub, const void **payload, size_t *size, 
     return take_empty(sub);
 }
 
-static int take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
+/* Busy-polling applications call take in a loop: its empty case is the
+ * loop's period, and a sample that arrives waits on average half of it.
+ * With one connection, no return to write, room to take, no change of
+ * connections and no fd to re-arm, an empty head is known after two loads,
+ * before any of the take's bookkeeping: 1 (and FERRY_EAGAIN recorded) when
+ * empty. */
+static inline int take_peek_empty(ferry_sub *sub, const void **payload)
 {
-    return meta ? take_impl(sub, payload, size, meta) : take_impl(sub, payload, size, NULL);
+    struct sub_conn *sc = sub->solo;
+    if (!sc || sub->nreturns || sub->nheld == sub->max_borrowed || sub->waiter.fd >= 0 ||
+        atomic_load_explicit(sub->epoch_now, memory_order_relaxed) != sub->seen_epoch)
+        return 0;
+    uint64_t h = atomic_load_explicit(&sc->shm->head, memory_order_relaxed);
+    if (fy_submit_ready(sc->submit, sub->sub_mask, sub->sub_log2, h, memory_order_relaxed))
+        return 0;
+    *payload = NULL;
+    fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued");
+    return 1;
 }
 
-int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size) { return take_impl(sub, payload, size, NULL); }
+static int take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
+{
+    return meta ? take_impl(sub, payload, size, meta, NULL) : take_impl(sub, payload, size, NULL, NULL);
+}
+
+int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size)
+{
+    if (FY_LIKELY(sub && payload) && take_peek_empty(sub, payload))
+        return FERRY_EAGAIN;
+    return take_impl(sub, payload, size, NULL, NULL);
+}
+
+int ferry_sub_take_info(ferry_sub *sub, const void **payload, ferry_sample_info *info)
+{
+    if (FY_LIKELY(sub && payload) && take_peek_empty(sub, payload))
+        return FERRY_EAGAIN;
+    return info ? take_impl(sub, payload, NULL, NULL, info) : take_impl(sub, payload, NULL, NULL, NULL);
+}
 
 int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
 {
+    if (FY_LIKELY(sub && payload) && take_peek_empty(sub, payload))
+        return FERRY_EAGAIN;
     return take_meta(sub, payload, size, meta);
 }
 
@@ -627,8 +678,9 @@ int ferry_sub_wait(ferry_sub *sub, int64_t timeout_ns)
     if (rc == FERRY_ETIMEDOUT)
         return fy_fail(FERRY_ETIMEDOUT, "ferry_sub_wait on \"%s\": no sample within %lld ns", sub->svc.name,
                        (long long)timeout_ns);
-    /* Ready: a sample, or a departure to report once. */
-    if (sub_has_sample(sub))
+    /* Ready: a sample (known from the last look, usually), or a departure to
+     * report once. */
+    if (sub->ready_sample || sub_has_sample(sub))
         return FERRY_OK;
     if (sub->gone) {
         sub->gone = 0;
