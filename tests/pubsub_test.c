@@ -368,6 +368,44 @@ static void without_timestamps(ferry_node *node)
     ferry_sub_close(dsub);
 }
 
+/* ferry_sub_take_info fills info also when the take first has to let go of
+ * a departed publisher: the round robin reaches p1's empty connection (p1
+ * closed with a sample queued, which was then read) before p2's sample. */
+static void take_info_after_departure(ferry_node *node)
+{
+    ferry_pubsub_opts o = opts_with(256, 4, 2, 8);
+    ferry_sub *sub = NULL;
+    ferry_pub *p1 = NULL, *p2 = NULL, *p3 = NULL;
+    CHECK_OK(ferry_sub_open(&sub, node, "departure", &o));
+    CHECK_OK(ferry_pub_open(&p1, node, "departure", &o));
+    CHECK_OK(ferry_pub_open(&p2, node, "departure", &o));
+    CHECK_OK(ferry_pub_open(&p3, node, "departure", &o));
+    uint64_t p1_id = ferry_pub_id(p1);
+    const void *q = NULL;
+    ferry_sample_info info;
+    send_checked(p1, 64, 1, NULL, NULL);
+    ferry_pub_close(p1); /* its sample is still queued: it stays readable */
+    CHECK_OK(take_info_wait(sub, &q, &info));
+    CHECK_EQ(info.publisher_id, p1_id);
+    ferry_sub_release(sub, q);
+    /* A sample of p3's: the round robin then starts again at p1's slot. */
+    send_checked(p3, 64, 1, NULL, NULL);
+    CHECK_OK(take_info_wait(sub, &q, &info));
+    CHECK_EQ(info.publisher_id, ferry_pub_id(p3));
+    ferry_sub_release(sub, q);
+    send_checked(p2, 80, 1, NULL, NULL);
+    ferry_sample_info fresh = {.sequence = 999, .publisher_id = 999, .size = 999};
+    CHECK_OK(take_info_wait(sub, &q, &fresh));
+    CHECK_EQ(fresh.publisher_id, ferry_pub_id(p2));
+    CHECK_EQ(fresh.sequence, 1);
+    CHECK_EQ(fresh.size, 80);
+    ferry_sub_release(sub, q);
+    CHECK_LAST_ERROR(FERRY_OK);
+    ferry_pub_close(p2);
+    ferry_pub_close(p3);
+    ferry_sub_close(sub);
+}
+
 int main(void)
 {
     ft_init("pubsub_test", 20);
@@ -390,6 +428,7 @@ int main(void)
     many_publishers_and_subscribers(node);
     sizes_and_alignment(node);
     without_timestamps(node);
+    take_info_after_departure(node);
 
     ferry_node_close(node);
     ft_check_no_shm(domain);

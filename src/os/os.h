@@ -16,6 +16,10 @@
 
 /* Nanoseconds of CLOCK_MONOTONIC: one clock for every process of a machine. */
 uint64_t fy_os_now_ns(void);
+/* The same clock at tick resolution (a few ms), where the system has one
+ * that is cheaper to read (Linux: CLOCK_MONOTONIC_COARSE, no counter read);
+ * for deadlines far longer than a tick checked on a busy path. */
+uint64_t fy_os_coarse_now_ns(void);
 
 /* A random 64-bit value that is never 0 (ids, temporary names). */
 uint64_t fy_os_random64(void);

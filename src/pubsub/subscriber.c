@@ -408,13 +408,14 @@ __attribute__((noinline)) static int take_empty(ferry_sub *sub)
     return fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued");
 }
 
-static int take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta);
+static int take_impl(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta,
+                     ferry_sample_info *info);
 
 /* The entry at a head came from another publisher generation than its
  * connection's, or the connection's publisher is gone and drained: refresh,
  * then take from what is there now. */
 FY_COLD static int take_again(ferry_sub *sub, uint32_t i, int changed, const void **payload, size_t *size,
-                      struct fy_call_meta *meta)
+                              struct fy_call_meta *meta, ferry_sample_info *info)
 {
     uint32_t p = sub->active[i];
     struct sub_conn *sc = &sub->conns[p];
@@ -433,7 +434,7 @@ FY_COLD static int take_again(ferry_sub *sub, uint32_t i, int changed, const voi
     } else {
         finish_closing(sub, p); /* the slot at i now holds another publisher */
     }
-    return sub->nactive ? take_meta(sub, payload, size, meta) : take_empty(sub);
+    return sub->nactive ? take_impl(sub, payload, size, meta, info) : take_empty(sub);
 }
 
 FY_COLD static int take_bad_args(const ferry_sub *sub)
@@ -479,7 +480,7 @@ static inline int take_from(ferry_sub *sub, uint32_t i, const void **payload, si
                              sub->head_shared, &e, &sm, meta != NULL);
     if (FY_UNLIKELY(got <= 0)) {
         if (got < 0 || sc->closing) {
-            int rc = take_again(sub, i, got < 0, payload, size, meta);
+            int rc = take_again(sub, i, got < 0, payload, size, meta, info);
             return rc == FERRY_OK ? 1 : rc;
         }
         return 0;
@@ -504,13 +505,14 @@ static inline int take_from(ferry_sub *sub, uint32_t i, const void **payload, si
     return 1;
 }
 
-/* The take, specialised by the compiler for meta == NULL (publish-subscribe,
- * which never reads the call fields) and meta != NULL (request-response).
+/* The take. meta: the call fields (request-response) or NULL (publish-
+ * subscribe, whose slots never carry them); info: the metadata for
+ * ferry_sub_take_info, or NULL.
  * The load of the sample's line is the hand-off: what follows it is on the
  * path to the user, so the common case is a straight line of private
  * bookkeeping and every rare case is out of line. */
-static inline int take_impl(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta,
-                            ferry_sample_info *info)
+static int take_impl(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta,
+                     ferry_sample_info *info)
 {
     if (FY_UNLIKELY(!sub || !payload))
         return take_bad_args(sub);
@@ -547,9 +549,9 @@ static inline int take_impl(ferry_sub *sub, const void **payload, size_t *size, 
 /* Busy-polling applications call take in a loop: its empty case is the
  * loop's period, and a sample that arrives waits on average half of it.
  * With one connection, no return to write, room to take, no change of
- * connections and no fd to re-arm, an empty head is known after two loads,
- * before any of the take's bookkeeping: 1 (and FERRY_EAGAIN recorded) when
- * empty. */
+ * connections and no fd to re-arm, an empty head is known after three loads
+ * (epoch, head, the head's entry), before any of the take's bookkeeping: 1
+ * (and FERRY_EAGAIN recorded) when empty. */
 static inline int take_peek_empty(ferry_sub *sub, const void **payload)
 {
     struct sub_conn *sc = sub->solo;

@@ -38,7 +38,6 @@ struct ferry_client {
     uint32_t npending, max_pending;
     uint64_t next_call;
     uint64_t next_probe; /* busy takers check their servers' liveness too */
-    uint32_t empty_takes; /* since the last look at the clock */
     struct fy_wait_ops ops;
 };
 
@@ -318,13 +317,12 @@ again:
             *size = sz;
         return FERRY_OK;
     }
-    if (c->npending && ++c->empty_takes >= 64) {
+    if (c->npending) {
         /* A client that polls with take, never waiting, must still learn
-         * that a server died: check every 100 ms. The clock is read every
-         * 64th empty take only: a read costs more than the take, and a
-         * poll loop that spends its time there notices a response later. */
-        c->empty_takes = 0;
-        uint64_t now = fy_os_now_ns();
+         * that a server died: check every 100 ms. The coarse clock: a
+         * precise read costs more than the take itself, and a busy poll
+         * loop that spends its time there notices a response later. */
+        uint64_t now = fy_os_coarse_now_ns();
         if (now >= c->next_probe) {
             c->next_probe = now + 100000000u;
             client_peers(c);
