@@ -4,13 +4,19 @@
  * subscriber in domain B), next to plain ZeroMQ PUB/SUB over the same
  * loopback in the same run, for 64 B and 1 MiB.
  *
- *   ferry-bridge-bench PATH/TO/ferry-bridge [--quick]
+ *   ferry-bridge-bench PATH/TO/ferry-bridge [--quick] [--only 64|1m] [--spin-us US]
+ *                      [--queue N] [--block] [--shared-context]
  *
  * Latency: one sample in flight at a time; the sender writes CLOCK_MONOTONIC
  * into the payload and the receiver (same process) subtracts it on arrival.
  * Throughput: a sender thread sends as fast as it can for a fixed time; the
  * receiver counts what arrives (both paths drop rather than block, so the
- * rate is the delivered rate; deliv% is received / sent).
+ * rate is the delivered rate; deliv% is received / sent). The ferry services
+ * at both ends have queue_capacity 8 and DROP_OLDEST unless --queue and
+ * --block say otherwise: with --block the publisher waits for bridge A
+ * instead of overwriting what it has not taken yet, and what the link cannot
+ * carry is dropped at bridge A's ZeroMQ socket, as plain ZeroMQ's PUB drops
+ * at its own.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -87,7 +93,9 @@ static int free_port(void)
 struct zpair {
     void *ctx_pub, *ctx_sub, *pub, *sub;
 };
-static int shared_context; /* --shared-context */
+static int shared_context;      /* --shared-context */
+static uint32_t local_queue = 8; /* --queue */
+static int local_block;          /* --block */
 
 static int zpair_open(struct zpair *z)
 {
@@ -259,7 +267,8 @@ static int fpair_open(struct fpair *f, const char *da, const char *db, const cha
     ferry_node_opts_init(&no);
     ferry_pubsub_opts_init(&o);
     o.max_payload = max_payload;
-    o.queue_capacity = 8;
+    o.queue_capacity = local_queue;
+    o.overflow = local_block ? FERRY_OVERFLOW_BLOCK : FERRY_OVERFLOW_DROP_OLDEST;
     o.max_subscribers = 4;
     no.domain = da;
     if (ferry_node_open(&f->na, "bench-a", &no) != FERRY_OK)
@@ -349,9 +358,12 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(stderr,
-                "usage: %s PATH/TO/ferry-bridge [--quick] [--only 64|1m] [--spin-us US] [--shared-context]\n"
+                "usage: %s PATH/TO/ferry-bridge [--quick] [--only 64|1m] [--spin-us US] [--queue N] [--block]\n"
+                "          [--shared-context]\n"
                 "  --quick           fewer samples, shorter throughput runs\n"
                 "  --only 64|1m      one payload size only\n"
+                "  --queue N         queue_capacity of the ferry services at both ends (default 8, 1..4096)\n"
+                "  --block           the ferry services use FERRY_OVERFLOW_BLOCK (default DROP_OLDEST)\n"
                 "  --spin-us US      passed to both bridges (default: not given, i.e. 0)\n"
                 "  --shared-context  plain ZeroMQ PUB and SUB share one context and I/O thread\n"
                 "                    (how this benchmark measured before; see docs/bridge.md)\n",
@@ -375,6 +387,11 @@ int main(int argc, char **argv)
             shared_context = 1;
         } else if (!strcmp(argv[i], "--spin-us") && i + 1 < argc) {
             spin = argv[++i];
+        } else if (!strcmp(argv[i], "--queue") && i + 1 < argc && atoi(argv[i + 1]) >= 1 &&
+                   atoi(argv[i + 1]) <= 4096) {
+            local_queue = (uint32_t)atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--block")) {
+            local_block = 1;
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc &&
                    (!strcmp(argv[i + 1], "64") || !strcmp(argv[i + 1], "1m"))) {
             only = argv[++i];

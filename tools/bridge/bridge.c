@@ -4,7 +4,7 @@
  *
  * Single thread: one zmq_poll over the SUB socket and the fds of the local
  * subscribers (ferry_sub_fd). Samples of exported services are copied into a
- * three-frame ZeroMQ message (topic, header, payload, see wire.h) and sent on
+ * one-frame ZeroMQ message (topic, header, payload, see wire.h) and sent on
  * the bound PUB socket without ever waiting; messages received on the SUB
  * socket (connected to the peers) are republished into the local domain by
  * one local publisher per service, opened with the options the message carries.
@@ -392,11 +392,11 @@ struct fwd { /* an exported local service */
     ferry_sub *sub;
     int fd;
     uint64_t open_ns;
-    /* Frames 1 and 2 prepared once at open: per sample only the publisher,
-     * sequence, timestamp, size and forward time are patched into hdr. */
-    char topic[FYB_TOPIC_PREFIX_LEN + FERRY_SERVICE_NAME_MAX + 1];
-    size_t topic_len;
-    unsigned char hdr[FYB_HEADER_SIZE];
+    /* Topic, NUL and header prepared once at open (head_len bytes): per
+     * sample they are copied into the frame and the publisher, sequence,
+     * timestamp, size and forward time patched in. */
+    unsigned char head[FYB_TOPIC_PREFIX_LEN + FERRY_SERVICE_NAME_MAX + 1 + FYB_HEADER_SIZE];
+    size_t head_len;
     struct seen seen[DEDUP_SLOTS];
     uint64_t tick;
     uint64_t forwarded, own, dup, old, dropped;
@@ -502,7 +502,9 @@ static void scan_services(void)
             free(f);
             continue;
         }
-        f->topic_len = (size_t)snprintf(f->topic, sizeof f->topic, FYB_TOPIC_PREFIX "%s", f->name);
+        size_t topic_len = (size_t)snprintf((char *)f->head, sizeof f->head, FYB_TOPIC_PREFIX "%s", f->name);
+        f->head[topic_len] = '\0';
+        f->head_len = topic_len + 1 + FYB_HEADER_SIZE;
         fyb_header h = {0};
         h.origin = B.origin;
         h.max_payload = f->opts.max_payload;
@@ -515,7 +517,7 @@ static void scan_services(void)
         h.max_borrowed = f->opts.max_borrowed;
         h.overflow = (uint32_t)f->opts.overflow;
         snprintf(h.type_name, sizeof h.type_name, "%s", f->type);
-        fyb_encode(f->hdr, &h);
+        fyb_encode(f->head + topic_len + 1, &h);
         f->fd = ferry_sub_fd(f->sub);
         if (f->fd < 0) {
             logmsg("ferry_sub_fd(%s): %s", f->name, ferry_last_error_message());
@@ -542,25 +544,27 @@ static void scan_services(void)
  * link time. */
 #define LINK_FULL_BACKOFF_NS 1000000u
 
-/* Sends one sample as three frames; 0 sent, -1 not sent (errno EAGAIN: the
- * link is full). The payload is copied into the message (zmq_send). */
+/* Sends one sample as one frame (wire.h); 0 sent, -1 not sent (errno
+ * EAGAIN: the link is full). The payload is copied into the frame. */
 static int send_sample(struct fwd *f, const ferry_sample_info *info, const void *payload, size_t size)
 {
-    unsigned char *h = f->hdr;
+    zmq_msg_t m;
+    if (zmq_msg_init_size(&m, f->head_len + size) != 0)
+        return -1;
+    unsigned char *d = zmq_msg_data(&m);
+    memcpy(d, f->head, f->head_len);
+    unsigned char *h = d + f->head_len - FYB_HEADER_SIZE;
     fyb_put64(h + FYB_OFF_PUBLISHER, info->publisher_id);
     fyb_put64(h + FYB_OFF_SEQUENCE, info->sequence);
     fyb_put64(h + FYB_OFF_TIMESTAMP, info->timestamp_ns);
     fyb_put64(h + FYB_OFF_PAYLOAD_SIZE, size);
     fyb_put64(h + FYB_OFF_FORWARD_TIME, now_ns(CLOCK_REALTIME));
-    if (zmq_send(B.pub, f->topic, f->topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return -1; /* nothing sent: a full link (EAGAIN) or an error */
-    /* Once the first frame is in, the rest of the message always fits. */
-    if (zmq_send(B.pub, h, FYB_HEADER_SIZE, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(B.pub, payload, size, ZMQ_DONTWAIT) < 0) {
+    memcpy(d + f->head_len, payload, size);
+    if (zmq_msg_send(&m, B.pub, ZMQ_DONTWAIT) < 0) {
         int e = errno;
-        logmsg("zmq_send (middle of a message): %s", zmq_strerror(e));
+        zmq_msg_close(&m); /* not sent: still ours */
         errno = e;
-        return -1;
+        return -1; /* a full link (EAGAIN) or an error */
     }
     return 0;
 }
@@ -667,21 +671,15 @@ static struct rep *get_rep(const char *name, const fyb_header *h)
     return r;
 }
 
-static void handle_message(zmq_msg_t *parts, int nparts)
+static void handle_message(const unsigned char *frame, size_t len)
 {
     B.rx++;
-    if (nparts != 3) {
-        B.rx_bad++;
-        return;
-    }
-    size_t tlen = zmq_msg_size(&parts[0]);
-    const char *topic = zmq_msg_data(&parts[0]);
+    const char *tname;
+    size_t nlen, payload_size;
+    const unsigned char *hdr, *payload;
     fyb_header h;
-    if (tlen <= FYB_TOPIC_PREFIX_LEN || tlen > FYB_TOPIC_PREFIX_LEN + FERRY_SERVICE_NAME_MAX ||
-        memcmp(topic, FYB_TOPIC_PREFIX, FYB_TOPIC_PREFIX_LEN) != 0 ||
-        memchr(topic, '\0', tlen) != NULL ||
-        fyb_decode(&h, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1])) != 0 ||
-        h.payload_size != zmq_msg_size(&parts[2]) || h.payload_size == 0 ||
+    if (fyb_split(frame, len, FERRY_SERVICE_NAME_MAX, &tname, &nlen, &hdr, &payload, &payload_size) != 0 ||
+        fyb_decode(&h, hdr, FYB_HEADER_SIZE) != 0 || h.payload_size != payload_size || h.payload_size == 0 ||
         h.payload_size > h.max_payload) {
         B.rx_bad++;
         return;
@@ -692,8 +690,6 @@ static void handle_message(zmq_msg_t *parts, int nparts)
     }
     /* A service already republished was matched against the import
      * patterns when it was first seen: skip the glob matching. */
-    const char *tname = topic + FYB_TOPIC_PREFIX_LEN;
-    size_t nlen = tlen - FYB_TOPIC_PREFIX_LEN;
     struct rep *r = NULL;
     for (size_t i = 0; i < B.nrep && !r; i++)
         if (B.reps[i]->pub && B.reps[i]->name_len == nlen && memcmp(B.reps[i]->name, tname, nlen) == 0)
@@ -721,7 +717,7 @@ static void handle_message(zmq_msg_t *parts, int nparts)
         r->dropped++;
         return;
     }
-    memcpy(buf, zmq_msg_data(&parts[2]), (size_t)h.payload_size);
+    memcpy(buf, payload, (size_t)h.payload_size);
     int rc = ferry_pub_try_send(r->pub, buf);
     if (rc == FERRY_EAGAIN) { /* overflow block and a full local subscriber: never wait */
         ferry_pub_discard(r->pub, buf);
@@ -735,29 +731,23 @@ static void handle_message(zmq_msg_t *parts, int nparts)
 
 static void drain_sub(void)
 {
+    zmq_msg_t m;
+    zmq_msg_init(&m);
     for (int n = 0; n < 256; n++) {
-        zmq_msg_t parts[3];
-        int np = 0, more = 1;
-        while (more) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, B.sub, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&m);
-                if (np == 0)
-                    return; /* nothing queued */
-                break;      /* cannot happen: multipart messages arrive whole */
-            }
-            more = zmq_msg_more(&m);
-            if (np < 3)
-                parts[np] = m;
-            else
-                zmq_msg_close(&m);
-            np++;
+        if (zmq_msg_recv(&m, B.sub, ZMQ_DONTWAIT) < 0)
+            break; /* nothing queued */
+        if (!zmq_msg_more(&m)) {
+            handle_message(zmq_msg_data(&m), zmq_msg_size(&m));
+            continue;
         }
-        handle_message(parts, np);
-        for (int i = 0; i < np && i < 3; i++)
-            zmq_msg_close(&parts[i]);
+        /* A multipart message (an older wire version, or not a bridge):
+         * not a sample. Its parts arrive together: read them all. */
+        B.rx++;
+        B.rx_bad++;
+        while (zmq_msg_more(&m) && zmq_msg_recv(&m, B.sub, ZMQ_DONTWAIT) >= 0) {
+        }
     }
+    zmq_msg_close(&m);
 }
 
 /* ---- setup and main loop ------------------------------------------------------- */

@@ -43,18 +43,24 @@ def main():
     try:
         while args.count == 0 or n < args.count:
             frames = sock.recv_multipart()
-            if len(frames) != 3 or len(frames[1]) < HEADER.size:
+            if len(frames) != 1:
+                continue  # a sample is one frame: topic, NUL, header, payload
+            topic, sep, rest = frames[0].partition(b"\0")
+            if not sep or len(rest) < HEADER.size:
                 continue
-            service = frames[0][len(b"ferry/"):].decode()
+            service = topic[len(b"ferry/"):].decode()
             if not args.service.endswith("*") and service != args.service:
                 continue  # prefix match only: "a/b" also matches "a/bc"
-            h = dict(zip(FIELDS, HEADER.unpack_from(frames[1])))
-            if h["magic"] != b"FYBR" or h["version"] != 1:
+            h = dict(zip(FIELDS, HEADER.unpack_from(rest)))
+            if h["magic"] != b"FYBR" or h["version"] != 2 or h["header_size"] != HEADER.size:
+                continue
+            payload = rest[HEADER.size:]
+            if len(payload) != h["payload_size"]:
                 continue
             type_name = h["type_name"].split(b"\0", 1)[0].decode()
             print(f"{service} seq={h['sequence']} publisher={h['publisher']:016x} "
-                  f"origin={h['origin']:016x} type={type_name} size={len(frames[2])} "
-                  f"data={frames[2][:16].hex()}", flush=True)
+                  f"origin={h['origin']:016x} type={type_name} size={len(payload)} "
+                  f"data={payload[:16].hex()}", flush=True)
             n += 1
     except KeyboardInterrupt:
         pass
