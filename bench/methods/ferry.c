@@ -19,7 +19,7 @@
  *
  * ferry-ts publishes with timestamps. ferry-wait and ferry-spin receive
  * differently: when a take finds nothing, the receiver blocks in
- * ferry_sub_wait instead of busy-polling ferry_sub_take, which is the wake-up latency an
+ * ferry_sub_wait instead of busy-polling ferry_sub_take_info, which is the wake-up latency an
  * application sees when it does not burn a core. ferry-wait sleeps at once
  * (the default wait options); ferry-spin sets spin_ns = 20000 with
  * ferry_sub_set_wait_opts, so it polls for up to 20 us before it sleeps.
@@ -254,7 +254,7 @@ static int ferry_cleanup_domain(const struct bench_params *p, void *shared)
 
 const struct bench_method bench_method_ferry = {
     .name = "ferry",
-    .summary = "ferry publish-subscribe, loan/send per message, busy-polling ferry_sub_take; payload "
+    .summary = "ferry publish-subscribe, loan/send per message, busy-polling ferry_sub_take_info; payload "
                "untouched, the sequence checked is the one ferry carries (ferry_sample_info)",
     .touch = 0,
     .stream = 1,
