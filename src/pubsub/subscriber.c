@@ -147,7 +147,7 @@ static int map_publisher(ferry_sub *sub, uint32_t p, uint32_t gen, uint64_t link
     return FERRY_OK;
 }
 
-/* The connection that an empty poll may check alone (take_peek_empty). */
+/* The connection a take may go to directly (take_solo). */
 static void set_solo(ferry_sub *sub)
 {
     struct sub_conn *sc = sub->nactive == 1 ? &sub->conns[sub->active[0]] : NULL;
@@ -466,25 +466,22 @@ FY_COLD static void take_call_fields(const ferry_sub *sub, const struct sub_map 
         atomic_load_explicit(&fy_pub_slot(sub->svc.hdr, &sub->svc.geo, m->pub_slot)->owner, memory_order_relaxed);
 }
 
-/* Takes the entry at the head of connection i (of active[]): 1 taken, 0
- * empty, or (< 0) the code to return. */
-static inline int take_from(ferry_sub *sub, uint32_t i, const void **payload, size_t *size,
+/* What take_conn found at a connection's head. */
+enum { TAKE_EMPTY = 0, TAKE_TAKEN = 1, TAKE_CHANGED = 2 /* another publisher generation's entry */ };
+
+/* Takes the entry at the head of connection sc: TAKE_TAKEN, TAKE_EMPTY,
+ * TAKE_CHANGED, or a negative code (FERRY_ECORRUPT: the entry is skipped). */
+static inline int take_conn(ferry_sub *sub, struct sub_conn *sc, const void **payload, size_t *size,
                             struct fy_call_meta *meta, ferry_sample_info *info)
 {
-    struct sub_conn *sc = &sub->conns[sub->active[i]];
     uint64_t e;
     /* Zeroed for the compiler, which cannot tell that the call fields are
      * read only when written; it drops the stores it does not need. */
     struct fy_sample_meta sm = {0};
     int got = fy_submit_take(sc->submit, &sc->shm->head, sub->sub_mask, sub->sub_log2, (uint32_t)(sc->link >> 32),
                              sub->head_shared, &e, &sm, meta != NULL);
-    if (FY_UNLIKELY(got <= 0)) {
-        if (got < 0 || sc->closing) {
-            int rc = take_again(sub, i, got < 0, payload, size, meta, info);
-            return rc == FERRY_OK ? 1 : rc;
-        }
-        return 0;
-    }
+    if (FY_UNLIKELY(got <= 0))
+        return got == 0 ? TAKE_EMPTY : TAKE_CHANGED;
     uint32_t chunk = fy_entry_chunk(e), sz = fy_entry_size(e);
     if (FY_UNLIKELY(chunk >= sub->chunk_count || sz - 1 >= sub->max_payload))
         return take_corrupt(sub, chunk, sz);
@@ -502,7 +499,23 @@ static inline int take_from(ferry_sub *sub, uint32_t i, const void **payload, si
             .sequence = sm.sequence, .timestamp_ns = sm.timestamp_ns, .publisher_id = m->pub_id, .size = sz};
     if (meta)
         take_call_fields(sub, m, &sm, meta);
-    return 1;
+    return TAKE_TAKEN;
+}
+
+/* take_conn on active connection i, dealing with a changed or departed
+ * publisher: 1 taken, 0 empty, or a negative code. */
+static inline int take_from(ferry_sub *sub, uint32_t i, const void **payload, size_t *size,
+                            struct fy_call_meta *meta, ferry_sample_info *info)
+{
+    struct sub_conn *sc = &sub->conns[sub->active[i]];
+    int got = take_conn(sub, sc, payload, size, meta, info);
+    if (FY_LIKELY(got == TAKE_TAKEN))
+        return 1;
+    if (got == TAKE_CHANGED || (got == TAKE_EMPTY && sc->closing)) {
+        int rc = take_again(sub, i, got == TAKE_CHANGED, payload, size, meta, info);
+        return rc == FERRY_OK ? 1 : rc;
+    }
+    return got; /* TAKE_EMPTY (0) or a negative code */
 }
 
 /* The take. meta: the call fields (request-response) or NULL (publish-
@@ -546,24 +559,27 @@ static int take_impl(ferry_sub *sub, const void **payload, size_t *size, struct 
     return take_empty(sub);
 }
 
-/* Busy-polling applications call take in a loop: its empty case is the
- * loop's period, and a sample that arrives waits on average half of it.
- * With one connection, no return to write, room to take, no change of
- * connections and no fd to re-arm, an empty head is known after three loads
- * (epoch, head, the head's entry), before any of the take's bookkeeping: 1
- * (and FERRY_EAGAIN recorded) when empty. */
-static inline int take_peek_empty(ferry_sub *sub, const void **payload)
+/* The common case, decided before anything else: one connection (not
+ * closing), no return to write, room to take, no change of connections, no
+ * fd to re-arm. Then a take is take_conn and nothing more, and an empty one
+ * returns after three loads (epoch, head, the head's entry): busy-polling
+ * applications call take in a loop, whose period a sample that arrives waits
+ * on average half of. Returns FERRY_OK, FERRY_EAGAIN, a negative code, or 1:
+ * not the common case, use take_impl. */
+static inline int take_solo(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta,
+                            ferry_sample_info *info)
 {
     struct sub_conn *sc = sub->solo;
     if (!sc || sub->nreturns || sub->nheld == sub->max_borrowed || sub->waiter.fd >= 0 ||
         atomic_load_explicit(sub->epoch_now, memory_order_relaxed) != sub->seen_epoch)
-        return 0;
-    uint64_t h = atomic_load_explicit(&sc->shm->head, memory_order_relaxed);
-    if (fy_submit_ready(sc->submit, sub->sub_mask, sub->sub_log2, h, memory_order_relaxed))
-        return 0;
+        return 1;
+    int got = take_conn(sub, sc, payload, size, meta, info);
+    if (FY_LIKELY(got == TAKE_TAKEN))
+        return FERRY_OK;
+    if (got == TAKE_CHANGED)
+        return 1;
     *payload = NULL;
-    fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued");
-    return 1;
+    return got == TAKE_EMPTY ? fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued") : got;
 }
 
 static int take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
@@ -573,22 +589,31 @@ static int take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
 
 int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size)
 {
-    if (FY_LIKELY(sub && payload) && take_peek_empty(sub, payload))
-        return FERRY_EAGAIN;
+    if (FY_LIKELY(sub && payload)) {
+        int rc = take_solo(sub, payload, size, NULL, NULL);
+        if (rc != 1)
+            return rc;
+    }
     return take_impl(sub, payload, size, NULL, NULL);
 }
 
 int ferry_sub_take_info(ferry_sub *sub, const void **payload, ferry_sample_info *info)
 {
-    if (FY_LIKELY(sub && payload) && take_peek_empty(sub, payload))
-        return FERRY_EAGAIN;
-    return info ? take_impl(sub, payload, NULL, NULL, info) : take_impl(sub, payload, NULL, NULL, NULL);
+    if (FY_LIKELY(sub && payload)) {
+        int rc = take_solo(sub, payload, NULL, NULL, info);
+        if (rc != 1)
+            return rc;
+    }
+    return take_impl(sub, payload, NULL, NULL, info);
 }
 
 int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
 {
-    if (FY_LIKELY(sub && payload) && take_peek_empty(sub, payload))
-        return FERRY_EAGAIN;
+    if (FY_LIKELY(sub && payload)) {
+        int rc = take_solo(sub, payload, size, meta, NULL);
+        if (rc != 1)
+            return rc;
+    }
     return take_meta(sub, payload, size, meta);
 }
 
