@@ -87,6 +87,9 @@ struct fy_wait_ops {
 /* Waits until ready(), for at most timeout_ns (FERRY_FOREVER: no limit).
  * FERRY_OK when ready, FERRY_ETIMEDOUT otherwise. */
 int fy_waiter_wait(struct fy_waiter *w, const struct fy_wait_ops *ops, int64_t timeout_ns);
+/* The same with spin_ns instead of the waiter's own (0: sleep at once), for
+ * a port that has already spun in its own way. */
+int fy_waiter_wait_spin(struct fy_waiter *w, const struct fy_wait_ops *ops, int64_t timeout_ns, int64_t spin_ns);
 
 /* FD mode: the port found nothing to collect; re-arm the fd. */
 void fy_waiter_rearm(struct fy_waiter *w, const struct fy_wait_ops *ops);
