@@ -607,12 +607,32 @@ static void deliver_one(ferry_pub *pub, struct pub_loan *l, uint32_t s, const st
     end_loan(pub, l);
 }
 
+FY_COLD static int send_to_slow(ferry_pub *pub, struct pub_loan *l, uint32_t s, uint32_t gen,
+                                 uint64_t expected_owner, const struct fy_call_meta *meta);
+
 int fy_pub_send_to(ferry_pub *pub, void *payload, uint32_t s, uint32_t gen, uint64_t expected_owner,
                    const struct fy_call_meta *meta)
 {
     struct pub_loan *l = find_loan(pub, payload);
     if (!l)
         return fy_fail(FERRY_EINVAL, "%p is not a loan of this port (sent or discarded already?)", payload);
+    /* The common case (a response): the subscribers are as we saw them, the
+     * one named is connected, belongs to the expected node and has room by
+     * our own count. Anything else takes the careful path. */
+    struct pub_conn *pc = s < pub->svc.cfg.max_subscribers ? &pub->conns[s] : NULL;
+    if (FY_LIKELY(pc && atomic_load_explicit(pub->sub_gen_now, memory_order_acquire) == pub->seen_sub_gen &&
+                  pc->connected && pc->sub_gen == gen && pc->outstanding < pub->queue_cap &&
+                  (!expected_owner ||
+                   atomic_load_explicit(&pc->sub_slot->owner, memory_order_relaxed) == expected_owner))) {
+        deliver_one(pub, l, s, meta);
+        return FERRY_OK;
+    }
+    return send_to_slow(pub, l, s, gen, expected_owner, meta);
+}
+
+FY_COLD static int send_to_slow(ferry_pub *pub, struct pub_loan *l, uint32_t s, uint32_t gen,
+                                 uint64_t expected_owner, const struct fy_call_meta *meta)
+{
     int rc = refresh_if_needed(pub);
     if (rc == FERRY_OK && (s >= pub->svc.cfg.max_subscribers || !pub->conns[s].connected ||
                            pub->conns[s].sub_gen != gen))
@@ -649,6 +669,15 @@ int fy_pub_send_any(ferry_pub *pub, void *payload, const struct fy_call_meta *me
     struct pub_loan *l = find_loan(pub, payload);
     if (!l)
         return fy_fail(FERRY_EINVAL, "%p is not a loan of this port (sent or discarded already?)", payload);
+    /* The common case (a request to the only server, which has room). */
+    if (FY_LIKELY(pub->solo && atomic_load_explicit(pub->sub_gen_now, memory_order_acquire) == pub->seen_sub_gen &&
+                  pub->solo->outstanding < pub->queue_cap)) {
+        uint32_t s = pub->active[0];
+        *sub_slot = s;
+        *sub_gen = pub->solo->sub_gen;
+        deliver_one(pub, l, s, meta);
+        return FERRY_OK;
+    }
     int rc = refresh_if_needed(pub);
     if (rc) {
         end_loan(pub, l); /* documented: taken back on errors other than the three below */

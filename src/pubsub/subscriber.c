@@ -454,7 +454,7 @@ FY_COLD static int take_corrupt(const ferry_sub *sub, uint32_t chunk, uint32_t s
                    sub->svc.name, chunk, size);
 }
 
-FY_COLD static void take_call_fields(const ferry_sub *sub, const struct sub_map *m, const struct fy_sample_meta *sm,
+static inline void take_call_fields(const ferry_sub *sub, const struct sub_map *m, const struct fy_sample_meta *sm,
                                      struct fy_call_meta *meta)
 {
     meta->call_id = sm->call_id;
