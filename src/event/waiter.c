@@ -135,23 +135,19 @@ static void announce_sleep(struct fy_waiter_shm *shm, uint32_t seq)
 
 int fy_waiter_wait(struct fy_waiter *w, const struct fy_wait_ops *ops, int64_t timeout_ns)
 {
-    return fy_waiter_wait_spin(w, ops, timeout_ns, w->spin_ns);
-}
-
-int fy_waiter_wait_spin(struct fy_waiter *w, const struct fy_wait_ops *ops, int64_t timeout_ns, int64_t spin_ns)
-{
     if (ops->ready(ops->ctx))
         return FERRY_OK;
     if (timeout_ns == 0)
         return FERRY_ETIMEDOUT;
     uint64_t start = fy_os_now_ns();
     uint64_t deadline = timeout_ns < 0 ? UINT64_MAX : start + (uint64_t)timeout_ns;
-    if (spin_ns > 0) {
-        uint64_t spin_end = start + (uint64_t)spin_ns;
+    if (w->spin_ns > 0) {
+        uint64_t spin_end = start + (uint64_t)w->spin_ns;
         if (spin_end > deadline)
             spin_end = deadline;
         for (unsigned i = 0;; i++) {
-            if (ops->ready(ops->ctx))
+            int seen = ops->peek ? ops->peek(ops->ctx) : -1;
+            if (seen > 0 || (seen < 0 && ops->ready(ops->ctx)))
                 return FERRY_OK;
             cpu_relax();
             if ((i & 63) == 63 && fy_os_now_ns() >= spin_end)

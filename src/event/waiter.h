@@ -77,19 +77,20 @@ static inline void fy_wake(struct fy_waiter_shm *shm, const char *domain, uint64
 
 /* Callbacks of a waiting port: ready() says whether there is something to
  * report (non-zero); peers() checks that peers are alive and returns 0, or
- * non-zero when it found (and cleaned up after) a dead one. */
+ * non-zero when it found (and cleaned up after) a dead one. peek() (may be
+ * NULL) is what the spin phase calls instead of ready() while it can: a
+ * cheap look for the common case, 1 ready, 0 not yet, -1 cannot tell (then
+ * ready() decides). */
 struct fy_wait_ops {
     int (*ready)(void *ctx);
     int (*peers)(void *ctx);
+    int (*peek)(void *ctx);
     void *ctx;
 };
 
 /* Waits until ready(), for at most timeout_ns (FERRY_FOREVER: no limit).
  * FERRY_OK when ready, FERRY_ETIMEDOUT otherwise. */
 int fy_waiter_wait(struct fy_waiter *w, const struct fy_wait_ops *ops, int64_t timeout_ns);
-/* The same with spin_ns instead of the waiter's own (0: sleep at once), for
- * a port that has already spun in its own way. */
-int fy_waiter_wait_spin(struct fy_waiter *w, const struct fy_wait_ops *ops, int64_t timeout_ns, int64_t spin_ns);
 
 /* FD mode: the port found nothing to collect; re-arm the fd. */
 void fy_waiter_rearm(struct fy_waiter *w, const struct fy_wait_ops *ops);

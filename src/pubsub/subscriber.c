@@ -268,6 +268,24 @@ static int sub_ready(void *ctx)
     return sub->gone != 0;
 }
 
+/* The spin phase's look (fy_wait_ops.peek) in take_solo's common case: the
+ * one connection's head entry, without flushing, refreshing or looping, so
+ * that a sample that arrives while spinning is noticed sooner. -1 (let
+ * sub_ready decide) in every other case. */
+static int sub_peek(void *ctx)
+{
+    ferry_sub *sub = ctx;
+    struct sub_conn *sc = sub->solo;
+    if (!sc || sub->nreturns || sub->gone ||
+        atomic_load_explicit(sub->epoch_now, memory_order_relaxed) != sub->seen_epoch)
+        return -1;
+    uint64_t h = atomic_load_explicit(&sc->shm->head, memory_order_relaxed);
+    if (!fy_submit_ready(sc->submit, sub->sub_mask, sub->sub_log2, h, memory_order_acquire))
+        return 0;
+    sub->ready_sample = 1;
+    return 1;
+}
+
 /* Whether a take would find a sample. A departure alone does not keep the
  * fd readable once the user has seen an empty take; ferry_sub_wait and wait
  * sets still report it. */
@@ -367,6 +385,7 @@ static int sub_open(ferry_sub **out, ferry_node *node, const char *service, cons
         return fy_fail(FERRY_ENOMEM, "ferry_sub_open: out of memory");
     }
     sub->wait_ops.ready = sub_ready;
+    sub->wait_ops.peek = sub_peek;
     sub->wait_ops.peers = sub_peers;
     sub->wait_ops.ctx = sub;
     sub->sample_ops.ready = sub_sample_ready;
@@ -541,11 +560,6 @@ static int take_impl(ferry_sub *sub, const void **payload, size_t *size, struct 
             return rc;
     }
     uint32_t n = sub->nactive;
-    if (FY_LIKELY(n == 1)) {
-        /* One publisher, the common case: no round robin. */
-        int got = take_from(sub, 0, payload, size, meta, info);
-        return got > 0 ? FERRY_OK : got < 0 ? got : take_empty(sub);
-    }
     uint32_t i = sub->next < n ? sub->next : 0;
     for (uint32_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
         int got = take_from(sub, i, payload, size, meta, info);
@@ -582,11 +596,6 @@ static inline int take_solo(ferry_sub *sub, const void **payload, size_t *size, 
     return got == TAKE_EMPTY ? fy_fail_static(FERRY_EAGAIN, "ferry_sub_take: no sample queued") : got;
 }
 
-static int take_meta(ferry_sub *sub, const void **payload, size_t *size, struct fy_call_meta *meta)
-{
-    return meta ? take_impl(sub, payload, size, meta, NULL) : take_impl(sub, payload, size, NULL, NULL);
-}
-
 int ferry_sub_take(ferry_sub *sub, const void **payload, size_t *size)
 {
     if (FY_LIKELY(sub && payload)) {
@@ -614,7 +623,7 @@ int fy_sub_take_meta(ferry_sub *sub, const void **payload, size_t *size, struct 
         if (rc != 1)
             return rc;
     }
-    return take_meta(sub, payload, size, meta);
+    return take_impl(sub, payload, size, meta, NULL);
 }
 
 static inline struct sub_held *find_held(const ferry_sub *sub, const void *payload)
@@ -695,54 +704,13 @@ int ferry_sub_set_wait_opts(ferry_sub *sub, const ferry_wait_opts *opts)
     return fy_waiter_set_opts(&sub->waiter, opts);
 }
 
-/* The spin phase of ferry_sub_wait in take_solo's common case: polls the
- * one connection's head directly, without the general readiness check
- * (which is an indirect call and a loop), so that a sample that arrives
- * while spinning is noticed sooner and returned sooner. 1: a sample is
- * there. 0: none within spin_ns, or something else happened (a change of
- * connections): the general wait takes over, without spinning again. */
-static int spin_solo(ferry_sub *sub, int64_t spin_ns)
-{
-    struct sub_conn *sc = sub->solo;
-    uint64_t end = fy_os_now_ns() + (uint64_t)spin_ns;
-    for (unsigned i = 1;; i++) {
-        if (atomic_load_explicit(sub->epoch_now, memory_order_relaxed) != sub->seen_epoch)
-            return 0;
-        uint64_t h = atomic_load_explicit(&sc->shm->head, memory_order_relaxed);
-        if (fy_submit_ready(sc->submit, sub->sub_mask, sub->sub_log2, h, memory_order_acquire))
-            return 1;
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-        if ((i & 63) == 0 && fy_os_now_ns() >= end)
-            return 0;
-    }
-}
-
 int ferry_sub_wait(ferry_sub *sub, int64_t timeout_ns)
 {
     if (!sub)
         return fy_fail(FERRY_EINVAL, "ferry_sub_wait: sub is NULL");
     if (timeout_ns < 0 && timeout_ns != FERRY_FOREVER)
         return fy_fail(FERRY_EINVAL, "ferry_sub_wait: timeout %lld: use >= 0 or FERRY_FOREVER", (long long)timeout_ns);
-    int64_t spin = sub->waiter.spin_ns;
-    int rc;
-    if (spin > 0 && timeout_ns != 0 && sub->solo && !sub->gone && sub->waiter.fd < 0) {
-        if (sub->nreturns)
-            flush_returns(sub); /* the publisher may be waiting for them */
-        int64_t bound = timeout_ns > 0 && timeout_ns < spin ? timeout_ns : spin;
-        uint64_t start = fy_os_now_ns();
-        if (spin_solo(sub, bound))
-            return FERRY_OK;
-        int64_t left = timeout_ns;
-        if (timeout_ns > 0) {
-            uint64_t spent = fy_os_now_ns() - start;
-            left = spent >= (uint64_t)timeout_ns ? 0 : timeout_ns - (int64_t)spent;
-        }
-        rc = fy_waiter_wait_spin(&sub->waiter, &sub->wait_ops, left, 0);
-    } else {
-        rc = fy_waiter_wait(&sub->waiter, &sub->wait_ops, timeout_ns);
-    }
+    int rc = fy_waiter_wait(&sub->waiter, &sub->wait_ops, timeout_ns);
     if (rc == FERRY_ETIMEDOUT)
         return fy_fail(FERRY_ETIMEDOUT, "ferry_sub_wait on \"%s\": no sample within %lld ns", sub->svc.name,
                        (long long)timeout_ns);
