@@ -178,6 +178,28 @@ static inline void reclaim_after_put(ferry_pub *pub, struct pub_conn *pc)
         drain(pub, pc);
 }
 
+/* One hand-off to connection pc (known to have room): queue the chunk,
+ * wake the subscriber if it sleeps, take back what it returned. */
+static inline void hand_over(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk, uint32_t size, uint64_t sequence,
+                             uint64_t timestamp_ns, const struct fy_sample_meta *call)
+{
+    put(pub, pc, chunk, size, sequence, timestamp_ns, call);
+    fy_wake(pc->waiter, pub->svc.domain, pc->sub_port_id);
+    reclaim_after_put(pub, pc);
+}
+
+static int make_room(ferry_pub *pub, struct pub_conn *pc);
+
+/* Publish-subscribe: make room on pc as the overflow policy says (BLOCK
+ * made sure of it before), then hand over. */
+static inline void offer(ferry_pub *pub, struct pub_conn *pc, uint32_t chunk, uint32_t size, uint64_t sequence,
+                         uint64_t timestamp_ns)
+{
+    if (!pub->block && pc->outstanding >= pub->queue_cap && !make_room(pub, pc))
+        return;
+    hand_over(pub, pc, chunk, size, sequence, timestamp_ns, NULL);
+}
+
 /* Under the service lock: resets the shared rings and links to subscriber
  * generation sub_gen, then queues history. */
 static int connect_sub(ferry_pub *pub, uint32_t s, uint32_t sub_gen)
@@ -600,9 +622,7 @@ static void deliver_one(ferry_pub *pub, struct pub_loan *l, uint32_t s, const st
     struct pub_conn *pc = &pub->conns[s];
     struct fy_sample_meta call = {
         .call_id = meta->call_id, .reply_slot = meta->reply_slot, .reply_gen = meta->reply_gen, .flags = meta->flags};
-    put(pub, pc, l->chunk, l->size, ++pub->seq, 0, &call);
-    fy_wake(pc->waiter, pub->svc.domain, pc->sub_port_id);
-    reclaim_after_put(pub, pc);
+    hand_over(pub, pc, l->chunk, l->size, ++pub->seq, 0, &call);
     pub->sent++;
     end_loan(pub, l);
 }
@@ -784,17 +804,10 @@ static int send_loan(ferry_pub *pub, void *payload, int try_only)
     uint32_t chunk = l->chunk, size = l->size;
     uint64_t sequence = ++pub->seq;
     uint64_t timestamp_ns = pub->timestamps ? fy_os_now_ns() : 0;
-    struct pub_conn *solo = pub->solo;
-    if (FY_LIKELY(solo != NULL)) {
-        /* One subscriber, the common case: no loop, fewer registers. */
-        if (pub->block || solo->outstanding < pub->queue_cap || make_room(pub, solo)) {
-            put(pub, solo, chunk, size, sequence, timestamp_ns, NULL);
-            fy_wake(solo->waiter, pub->svc.domain, solo->sub_port_id);
-            reclaim_after_put(pub, solo);
-        }
-    } else {
+    if (FY_LIKELY(pub->solo != NULL))
+        offer(pub, pub->solo, chunk, size, sequence, timestamp_ns); /* one subscriber: no loop */
+    else
         deliver_all(pub, chunk, size, sequence, timestamp_ns);
-    }
     if (pub->history_cap)
         remember(pub, chunk, size, sequence, timestamp_ns);
     pub->sent++;
@@ -806,14 +819,8 @@ static int send_loan(ferry_pub *pub, void *payload, int try_only)
 __attribute__((noinline)) static void deliver_all(ferry_pub *pub, uint32_t chunk, uint32_t size, uint64_t sequence,
                                                   uint64_t timestamp_ns)
 {
-    for (uint32_t i = 0; i < pub->nactive; i++) {
-        struct pub_conn *pc = &pub->conns[pub->active[i]];
-        if (!pub->block && pc->outstanding >= pub->queue_cap && !make_room(pub, pc))
-            continue;
-        put(pub, pc, chunk, size, sequence, timestamp_ns, NULL);
-        fy_wake(pc->waiter, pub->svc.domain, pc->sub_port_id);
-        reclaim_after_put(pub, pc);
-    }
+    for (uint32_t i = 0; i < pub->nactive; i++)
+        offer(pub, &pub->conns[pub->active[i]], chunk, size, sequence, timestamp_ns);
 }
 
 int ferry_pub_send(ferry_pub *pub, void *payload) { return send_loan(pub, payload, 0); }
