@@ -252,69 +252,31 @@ static int ferry_cleanup_domain(const struct bench_params *p, void *shared)
     return ret;
 }
 
-const struct bench_method bench_method_ferry = {
-    .name = "ferry",
-    .summary = "ferry publish-subscribe, loan/send per message, busy-polling ferry_sub_take_info; payload "
-               "untouched, the sequence checked is the one ferry carries (ferry_sample_info)",
-    .touch = 0,
-    .stream = 1,
-    .prepare = ferry_prepare,
-    .open = ferry_open_ep,
-    .send = ferry_send,
-    .recv = ferry_recv,
-    .close = ferry_close_ep,
-    .cleanup = ferry_cleanup_domain,
-};
+/* The five variants differ in name, summary and the touch bits only. */
+#define FERRY_METHOD(method_name, bits, text)                                                                          \
+    {                                                                                                                  \
+        .name = method_name, .summary = text, .touch = bits, .stream = 1, .prepare = ferry_prepare,                    \
+        .open = ferry_open_ep, .send = ferry_send, .recv = ferry_recv, .close = ferry_close_ep,                        \
+        .cleanup = ferry_cleanup_domain,                                                                               \
+    }
 
-const struct bench_method bench_method_ferry_ts = {
-    .name = "ferry-ts",
-    .summary = "ferry with timestamps = 1: one clock read per send (ferry_sample_info.timestamp_ns)",
-    .touch = FERRY_BENCH_TIMESTAMPS,
-    .stream = 1,
-    .prepare = ferry_prepare,
-    .open = ferry_open_ep,
-    .send = ferry_send,
-    .recv = ferry_recv,
-    .close = ferry_close_ep,
-    .cleanup = ferry_cleanup_domain,
-};
+const struct bench_method bench_method_ferry =
+    FERRY_METHOD("ferry", 0,
+                 "ferry publish-subscribe, loan/send per message, busy-polling ferry_sub_take_info; payload "
+                 "untouched, the sequence checked is the one ferry carries (ferry_sample_info)");
 
-const struct bench_method bench_method_ferry_touch = {
-    .name = "ferry-touch",
-    .summary = "ferry, plus the sender writes and the receiver reads every 64 B line of the payload",
-    .touch = 1,
-    .stream = 1,
-    .prepare = ferry_prepare,
-    .open = ferry_open_ep,
-    .send = ferry_send,
-    .recv = ferry_recv,
-    .close = ferry_close_ep,
-    .cleanup = ferry_cleanup_domain,
-};
+const struct bench_method bench_method_ferry_ts =
+    FERRY_METHOD("ferry-ts", FERRY_BENCH_TIMESTAMPS,
+                 "ferry with timestamps = 1: one clock read per send (ferry_sample_info.timestamp_ns)");
 
-const struct bench_method bench_method_ferry_wait = {
-    .name = "ferry-wait",
-    .summary = "ferry publish-subscribe, the receiver sleeps in ferry_sub_wait whenever nothing is queued "
-               "(wake-up latency)",
-    .touch = FERRY_BENCH_WAIT,
-    .stream = 1,
-    .prepare = ferry_prepare,
-    .open = ferry_open_ep,
-    .send = ferry_send,
-    .recv = ferry_recv,
-    .close = ferry_close_ep,
-    .cleanup = ferry_cleanup_domain,
-};
+const struct bench_method bench_method_ferry_touch =
+    FERRY_METHOD("ferry-touch", 1, "ferry, plus the sender writes and the receiver reads every 64 B line of the payload");
 
-const struct bench_method bench_method_ferry_spin = {
-    .name = "ferry-spin",
-    .summary = "ferry-wait with spin_ns = 20000 (ferry_sub_set_wait_opts): polls up to 20 us, then sleeps",
-    .touch = FERRY_BENCH_SPIN,
-    .stream = 1,
-    .prepare = ferry_prepare,
-    .open = ferry_open_ep,
-    .send = ferry_send,
-    .recv = ferry_recv,
-    .close = ferry_close_ep,
-    .cleanup = ferry_cleanup_domain,
-};
+const struct bench_method bench_method_ferry_wait =
+    FERRY_METHOD("ferry-wait", FERRY_BENCH_WAIT,
+                 "ferry publish-subscribe, the receiver sleeps in ferry_sub_wait whenever nothing is queued "
+                 "(wake-up latency)");
+
+const struct bench_method bench_method_ferry_spin =
+    FERRY_METHOD("ferry-spin", FERRY_BENCH_SPIN,
+                 "ferry-wait with spin_ns = 20000 (ferry_sub_set_wait_opts): polls up to 20 us, then sleeps");
