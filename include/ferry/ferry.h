@@ -459,6 +459,13 @@ FERRY_API void ferry_server_discard(ferry_server *server, void *response);
  * sent (best effort: a gone client is fine), releases the request, and
  * invalidates the token. */
 FERRY_API int ferry_server_finish(ferry_server *server, ferry_call call);
+/* Ends the call as failed: instead of an end-of-stream, the client's
+ * ferry_client_take reports FERRY_EDISCONNECTED for it, as when its server
+ * goes away (responses sent before still arrive first). For a server that
+ * stands in for another one that went away or cannot be reached (as
+ * ferry-bridge's stand-ins do). Releases the request and invalidates the
+ * token; return values as ferry_server_finish. */
+FERRY_API int ferry_server_abort(ferry_server *server, ferry_call call);
 FERRY_API int ferry_server_wait(ferry_server *server, int64_t timeout_ns);
 FERRY_API int ferry_server_fd(ferry_server *server);
 FERRY_API void ferry_server_close(ferry_server *server);
@@ -536,6 +543,10 @@ typedef struct ferry_service_info {
     char response_type[FERRY_TYPE_NAME_MAX + 1];
     uint32_t publishers;    /* active publishers (events: notifiers; state: writer) */
     uint32_t subscribers;   /* subscriber (events: listener) slots in use */
+    /* request-response: the static options of both channels (request_type
+     * and response_type point to type_name and response_type above;
+     * max_pending, a per-client limit, is the default) */
+    ferry_reqres_opts reqres_opts;
 } ferry_service_info;
 
 typedef struct ferry_node_info {

@@ -2298,6 +2298,18 @@ public:
         call_ = 0;
         this->clear_view();
     }
+    /* Ends the call as failed (ferry_server_abort): the client takes it as
+     * a Reply with disconnected(), as when a server goes away. Failures as
+     * finish(). No-op on an empty call. */
+    void abort()
+    {
+        if (!s_)
+            return;
+        detail::check(ferry_server_abort(s_, call_));
+        s_ = nullptr;
+        call_ = 0;
+        this->clear_view();
+    }
     /* The server's token of the call (ferry_call). */
     ferry_call token() const noexcept { return call_; }
     explicit operator bool() const noexcept { return s_ != nullptr; }

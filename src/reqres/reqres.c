@@ -306,6 +306,12 @@ again:
         int ended = (meta.flags & FY_CALL_LAST) != 0;
         if (ended)
             close_call(c, pc);
+        if (meta.flags & FY_CALL_FAILED) { /* ferry_server_abort */
+            ferry_sub_release(c->resp, p);
+            return fy_fail(FERRY_EDISCONNECTED, "call %llu on \"%s\": its server gave up on it (it stands in for "
+                           "another that went away or cannot be reached)",
+                           (unsigned long long)*call_id, c->name);
+        }
         if (last)
             *last = ended;
         if (meta.flags & FY_CALL_EMPTY) {
@@ -582,9 +588,11 @@ void ferry_server_discard(ferry_server *s, void *response)
     ferry_pub_discard(s->resp, response);
 }
 
-int ferry_server_finish(ferry_server *s, ferry_call call)
+/* Ends the call with an end-of-stream marker carrying flags (unless a last
+ * response was sent), releases the request and invalidates the token. */
+static int end_call(ferry_server *s, ferry_call call, uint32_t flags, const char *what)
 {
-    struct server_call *sc = call_of(s, call, "ferry_server_finish");
+    struct server_call *sc = call_of(s, call, what);
     if (!sc)
         return FERRY_EINVAL;
     if (!sc->ended) {
@@ -592,10 +600,10 @@ int ferry_server_finish(ferry_server *s, ferry_call call)
         int rc = ferry_pub_loan(s->resp, 1, &p);
         if (rc)
             return rc;
-        rc = respond(s, sc, p, FY_CALL_LAST | FY_CALL_EMPTY);
+        rc = respond(s, sc, p, FY_CALL_LAST | FY_CALL_EMPTY | flags);
         if (rc == FERRY_EAGAIN) {
             ferry_pub_discard(s->resp, p);
-            return fy_fail(rc, "ferry_server_finish on \"%s\": the client's response queue is full: call again later",
+            return fy_fail(rc, "%s on \"%s\": the client's response queue is full: call again later", what,
                            s->name);
         }
         if (rc != FERRY_OK && rc != FERRY_EDISCONNECTED)
@@ -607,6 +615,13 @@ int ferry_server_finish(ferry_server *s, ferry_call call)
     sc->request = NULL;
     fy_ok();
     return FERRY_OK;
+}
+
+int ferry_server_finish(ferry_server *s, ferry_call call) { return end_call(s, call, 0, "ferry_server_finish"); }
+
+int ferry_server_abort(ferry_server *s, ferry_call call)
+{
+    return end_call(s, call, FY_CALL_FAILED, "ferry_server_abort");
 }
 
 int ferry_server_wait(ferry_server *s, int64_t timeout_ns)

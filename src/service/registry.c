@@ -341,8 +341,21 @@ static int list_service(const char *name, void *user)
         snprintf(resp_name, sizeof resp_name, "%s#resp", info.name);
         fy_path_service(resp_path, lc->sw.domain, fy_hash64(resp_name));
         struct fy_service rs;
+        ferry_reqres_opts *ro = &info.reqres_opts;
+        ferry_reqres_opts_init(ro);
+        ro->request_type = info.type_name;
+        ro->response_type = info.response_type;
+        ro->max_request = svc.cfg.max_payload;
+        ro->alignment = svc.cfg.alignment;
+        ro->max_clients = svc.cfg.max_publishers;
+        ro->max_servers = svc.cfg.max_subscribers;
+        ro->request_queue = svc.cfg.queue_capacity;
+        ro->max_loans = svc.cfg.max_loans;
+        ro->max_borrowed = svc.cfg.max_borrowed;
         if (fy_service_attach(&rs, lc->sw.domain, resp_path) == FERRY_OK) {
             snprintf(info.response_type, sizeof info.response_type, "%s", rs.cfg.type_name);
+            ro->max_response = rs.cfg.max_payload;
+            ro->response_queue = rs.cfg.queue_capacity;
             fy_service_unmap(&rs);
         }
     }

@@ -218,7 +218,8 @@ struct fy_data_header {
 
 enum fy_call_flags {
     FY_CALL_LAST = 1u, /* the last response of its call */
-    FY_CALL_EMPTY = 2u /* an end-of-stream marker without payload */
+    FY_CALL_EMPTY = 2u, /* an end-of-stream marker without payload */
+    FY_CALL_FAILED = 4u /* with LAST | EMPTY: the server gave up on the call (ferry_server_abort) */
 };
 
 /* State services. */

@@ -13,7 +13,9 @@
  *  - several streams open at once (both endings): each in order, each ends
  *    once;
  * and in this process: FERRY_RESPONSE_LAST then ferry_server_finish sends
- * no second end (exactly one response, then FERRY_EAGAIN).
+ * no second end (exactly one response, then FERRY_EAGAIN); ferry_server_abort
+ * fails its call at the client with FERRY_EDISCONNECTED after the responses
+ * sent before it, leaves another call open, and kills the token.
  */
 #include "rr_support.h"
 
@@ -147,6 +149,34 @@ int main(void)
     ferry_client_release(c, resp);
     ft_sleep_ms(20);
     CHECK_RC(ferry_client_take(c, &got, &resp, &size, &last), FERRY_EAGAIN);
+    CHECK_EQ(ferry_client_pending(c), 0);
+    /* ferry_server_abort: what was sent before arrives, then the call
+     * fails with FERRY_EDISCONNECTED; another call goes on; the token is
+     * dead afterwards. */
+    uint64_t id2 = 0;
+    ferry_call call2;
+    CHECK_OK(rr_send(c, 4, 6, 0, RR_END_LAST, &id));
+    CHECK_OK(rr_server_take_wait(s, &call, &req, &rsize, FT_WAIT_MS));
+    CHECK_OK(rr_send(c, 4, 7, 0, RR_END_LAST, &id2));
+    CHECK_OK(rr_server_take_wait(s, &call2, &req, &rsize, FT_WAIT_MS));
+    CHECK_OK(ferry_server_respond_copy(s, call, "part", 4, 0));
+    CHECK_OK(ferry_server_abort(s, call));
+    CHECK_RC(ferry_server_abort(s, call), FERRY_EINVAL);
+    CHECK_RC(ferry_server_respond_copy(s, call, "late", 4, 0), FERRY_EINVAL);
+    CHECK_OK(rr_client_take_wait(c, &got, &resp, &size, &last, FT_WAIT_MS));
+    CHECK_EQ(got, id);
+    CHECK(resp != NULL && size == 4 && memcmp(resp, "part", 4) == 0 && last == 0);
+    ferry_client_release(c, resp);
+    got = 0;
+    CHECK_RC(rr_client_take_wait(c, &got, &resp, &size, &last, FT_WAIT_MS), FERRY_EDISCONNECTED);
+    CHECK_EQ(got, id);
+    CHECK_EQ(ferry_client_pending(c), 1);
+    CHECK_OK(ferry_server_respond_copy(s, call2, "fine", 4, FERRY_RESPONSE_LAST));
+    CHECK_OK(ferry_server_finish(s, call2));
+    CHECK_OK(rr_client_take_wait(c, &got, &resp, &size, &last, FT_WAIT_MS));
+    CHECK_EQ(got, id2);
+    CHECK(resp != NULL && size == 4 && memcmp(resp, "fine", 4) == 0 && last == 1);
+    ferry_client_release(c, resp);
     CHECK_EQ(ferry_client_pending(c), 0);
     ferry_client_close(c);
     ferry_server_close(s);

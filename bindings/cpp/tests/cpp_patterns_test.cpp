@@ -291,6 +291,19 @@ static void test_reqres(const std::string &dom)
     auto r4 = client.take(1s);
     CHECK(r4 && r4.has_payload() && r4.last() && r4->sum == 11 && r4.call_id() == id2);
 
+    // Abort: the client takes the call as disconnected.
+    const std::uint64_t id3 = client.send_copy(Query{7, 8});
+    {
+        auto call = server.take(1s);
+        CHECK(call);
+        call.abort();
+        CHECK(!call);
+        call.abort(); // no-op
+    }
+    auto r5 = client.take(1s);
+    CHECK(r5 && r5.disconnected() && !r5.has_payload() && r5.call_id() == id3);
+    CHECK(client.pending() == 0);
+
     // Slices of bytes both ways (the C and Python default "bytes" type).
     auto bclient = node.client<std::byte[], char[]>("cpp/rr/bytes");
     auto bserver = node.server<std::byte[], char[]>("cpp/rr/bytes");

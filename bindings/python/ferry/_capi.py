@@ -165,6 +165,7 @@ class ServiceInfo(ctypes.Structure):
         ("response_type", ctypes.c_char * (FERRY_TYPE_NAME_MAX + 1)),
         ("publishers", ctypes.c_uint32),
         ("subscribers", ctypes.c_uint32),
+        ("reqres_opts", ReqResOpts),
     ]
 
 

@@ -94,6 +94,7 @@ int main(void)
     FIELD(ferry_service_info, response_type);
     FIELD(ferry_service_info, publishers);
     FIELD(ferry_service_info, subscribers);
+    FIELD(ferry_service_info, reqres_opts);
 
     SIZE(ferry_node_info);
     FIELD(ferry_node_info, name);
