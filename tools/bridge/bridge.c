@@ -1,13 +1,12 @@
 /*
- * ferry-bridge: carries publish-subscribe services between machines over
- * ZeroMQ. One process per host and domain; see docs/bridge.md.
+ * ferry-bridge: carries ferry services between machines over ZeroMQ. One
+ * process per host and domain; see docs/bridge.md.
  *
- * Single thread: one zmq_poll over the SUB socket and the fds of the local
- * subscribers (ferry_sub_fd). Samples of exported services are copied into a
- * one-frame ZeroMQ message (topic, header, payload, see wire.h) and sent on
- * the bound PUB socket without ever waiting; messages received on the SUB
- * socket (connected to the peers) are republished into the local domain by
- * one local publisher per service, opened with the options the message carries.
+ * Single thread: one zmq_poll over the SUB socket (connected to the peers)
+ * and the fds of the local ports that the parts (bridge.h) wait on. What
+ * local ports produce is copied into one-frame ZeroMQ messages (wire.h) and
+ * sent on the bound PUB socket without ever waiting; what arrives on the
+ * SUB socket goes to the part that owns its topic.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +26,7 @@
 
 #include <ferry/ferry.h>
 
+#include "bridge.h"
 #include "wire.h"
 
 #define EXIT_USAGE 2
@@ -39,9 +39,13 @@ static const char usage_text[] =
     "       ferry-bridge --config FILE [options]\n"
     "       ferry-bridge --keygen PREFIX     writes PREFIX.secret (0600) and PREFIX.public\n"
     "\n"
-    "Carries ferry publish-subscribe services between hosts over ZeroMQ: samples of the\n"
+    "Carries ferry services between hosts over ZeroMQ. Publish-subscribe: samples of the\n"
     "exported services go out on the bound PUB socket; samples received from the peers\n"
     "(SUB socket connected to each --connect) are republished into the local domain.\n"
+    "Events: ids raised here are raised at the peers' listeners. Request-response: the\n"
+    "servers of exported services answer the peers' clients, and the servers of the\n"
+    "peers are reachable here through a stand-in server per peer (needs both bridges\n"
+    "bound and connected to each other).\n"
     "\n"
     "options:\n"
     "  -d, --domain D             local ferry domain (default: $FERRY_DOMAIN, else \"default\")\n"
@@ -73,34 +77,11 @@ static const char usage_text[] =
 
 /* ---- configuration ---------------------------------------------------------- */
 
-enum { DIR_EXPORT = 1, DIR_IMPORT = 2 };
-
-struct pattern {
-    char *text;
-    int dir;
-};
-
-struct config {
-    char *domain;
-    char *bind;
-    char **connect;
-    size_t nconnect;
-    struct pattern *pats;
-    size_t npats;
-    char *curve_secret;
-    char **curve_peer;
-    size_t ncurve_peer;
-    int hwm;
-    int scan_ms;
-    int stats_s;
-    int spin_us;
-    int verbose;
-};
-
-static struct config cfg = {.hwm = 1000, .scan_ms = 250};
+struct config cfg = {.hwm = 1000, .scan_ms = 250};
+struct bridge B;
 static volatile sig_atomic_t g_stop;
 
-static void die_oom(void)
+void die_oom(void)
 {
     fprintf(stderr, "ferry-bridge: out of memory\n");
     exit(1);
@@ -114,7 +95,7 @@ static char *xstrdup(const char *s)
     return d;
 }
 
-static void *xrealloc(void *p, size_t n)
+void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n);
     if (!q)
@@ -122,8 +103,7 @@ static void *xrealloc(void *p, size_t n)
     return q;
 }
 
-static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logmsg(const char *fmt, ...)
+void logmsg(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -312,7 +292,7 @@ static int is_glob(const char *s)
     return strpbrk(s, "*?[") != NULL;
 }
 
-static int wanted(const char *service, int dir)
+int wanted(const char *service, int dir)
 {
     for (size_t i = 0; i < cfg.npats; i++) {
         const struct pattern *p = &cfg.pats[i];
@@ -334,7 +314,7 @@ static int is_loopback(const char *ep)
     return 0;
 }
 
-static uint64_t now_ns(clockid_t clk)
+uint64_t now_ns(clockid_t clk)
 {
     struct timespec ts;
     clock_gettime(clk, &ts);
@@ -355,28 +335,22 @@ static uint64_t random_id(void)
     return v;
 }
 
-/* ---- runtime state ---------------------------------------------------------- */
+/* ---- shared helpers ---------------------------------------------------------- */
 
-struct seen {
-    uint64_t origin, publisher, last_seq, used;
-};
-
-/* Remembers the newest sequence per (origin, publisher); 1 when seq was
- * already seen (a duplicate), 0 when it is new (and records it). */
-static int dedup(struct seen *tab, uint64_t *tick, uint64_t origin, uint64_t publisher, uint64_t seq)
+int dedup(struct seen *tab, uint64_t *tick, uint64_t origin, uint64_t publisher, uint64_t seq)
 {
     struct seen *victim = &tab[0];
     for (int i = 0; i < DEDUP_SLOTS; i++) {
-        struct seen *s = &tab[i];
-        if (s->used && s->origin == origin && s->publisher == publisher) {
-            s->used = ++*tick;
-            if (seq != 0 && seq <= s->last_seq)
+        struct seen *e = &tab[i];
+        if (e->used && e->origin == origin && e->publisher == publisher) {
+            e->used = ++*tick;
+            if (seq != 0 && seq <= e->last_seq)
                 return 1;
-            s->last_seq = seq;
+            e->last_seq = seq;
             return 0;
         }
-        if (s->used < victim->used)
-            victim = s;
+        if (e->used < victim->used)
+            victim = e;
     }
     victim->origin = origin;
     victim->publisher = publisher;
@@ -385,48 +359,55 @@ static int dedup(struct seen *tab, uint64_t *tick, uint64_t origin, uint64_t pub
     return 0;
 }
 
-struct fwd { /* an exported local service */
-    char name[FERRY_SERVICE_NAME_MAX + 1];
-    char type[FERRY_TYPE_NAME_MAX + 1];
-    ferry_pubsub_opts opts;
-    ferry_sub *sub;
-    int fd;
-    uint64_t open_ns;
-    /* Topic, NUL and header prepared once at open (head_len bytes): per
-     * sample they are copied into the frame and the publisher, sequence,
-     * timestamp, size and forward time patched in. */
-    unsigned char head[FYB_TOPIC_PREFIX_LEN + FERRY_SERVICE_NAME_MAX + 1 + FYB_HEADER_SIZE];
-    size_t head_len;
-    struct seen seen[DEDUP_SLOTS];
-    uint64_t tick;
-    uint64_t forwarded, own, dup, old, dropped;
-};
+void copy_name(char out[FERRY_SERVICE_NAME_MAX + 1], const char *name, size_t len)
+{
+    if (len > FERRY_SERVICE_NAME_MAX)
+        len = FERRY_SERVICE_NAME_MAX;
+    memcpy(out, name, len);
+    out[len] = '\0';
+}
 
-struct rep { /* an imported service, republished locally */
-    char name[FERRY_SERVICE_NAME_MAX + 1];
-    size_t name_len;
-    ferry_pub *pub;
-    uint64_t id;
-    uint64_t retry_ns; /* open failed: do not retry before */
-    struct seen seen[DEDUP_SLOTS];
-    uint64_t tick;
-    uint64_t republished, dup, dropped;
-};
+int send_frame(const char *prefix, const char *name, const void *head, size_t head_len, const void *body,
+               size_t body_len)
+{
+    if (!B.pub) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    size_t plen = strlen(prefix), nlen = strlen(name);
+    zmq_msg_t m;
+    if (zmq_msg_init_size(&m, plen + nlen + 1 + head_len + body_len) != 0)
+        return -1;
+    unsigned char *d = zmq_msg_data(&m);
+    memcpy(d, prefix, plen);
+    memcpy(d + plen, name, nlen);
+    d[plen + nlen] = '\0';
+    if (head_len)
+        memcpy(d + plen + nlen + 1, head, head_len);
+    if (body_len)
+        memcpy(d + plen + nlen + 1 + head_len, body, body_len);
+    if (zmq_msg_send(&m, B.pub, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(&m); /* not sent: still ours */
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
 
-static struct {
-    uint64_t origin;
-    ferry_node *node;
-    void *zctx, *pub, *sub;
-    int nodrop; /* ZMQ_XPUB_NODROP is on: a full link makes zmq_send fail, counted */
-    /* The link was full (zmq_send EAGAIN): until this time DROP_OLDEST
-     * services are left alone (see drain_fwd). */
-    uint64_t link_full_until;
-    struct fwd **fwds;
-    size_t nfwd;
-    struct rep **reps;
-    size_t nrep;
-    uint64_t rx, rx_bad, rx_loop, rx_unwanted;
-} B;
+void poll_add(struct poll_set *ps, int fd, void (*ready)(void *ctx), void *ctx)
+{
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? 2 * ps->cap : 16;
+        ps->items = xrealloc(ps->items, ps->cap * sizeof *ps->items);
+        ps->ready = xrealloc(ps->ready, ps->cap * sizeof *ps->ready);
+        ps->ctx = xrealloc(ps->ctx, ps->cap * sizeof *ps->ctx);
+    }
+    ps->items[ps->n] = (zmq_pollitem_t){.socket = NULL, .fd = fd, .events = ZMQ_POLLIN};
+    ps->ready[ps->n] = ready;
+    ps->ctx[ps->n] = ctx;
+    ps->n++;
+}
 
 static void on_signal(int sig)
 {
@@ -434,51 +415,25 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-static int is_own_publisher(uint64_t id)
-{
-    for (size_t i = 0; i < B.nrep; i++)
-        if (B.reps[i]->pub && B.reps[i]->id == id)
-            return 1;
-    return 0;
-}
-
-/* ---- exporting --------------------------------------------------------------- */
-
-struct scan_hit {
-    char name[FERRY_SERVICE_NAME_MAX + 1];
-    char type[FERRY_TYPE_NAME_MAX + 1];
-    ferry_pubsub_opts opts;
-};
+/* ---- the service listing ------------------------------------------------------- */
 
 struct scan_list {
-    struct scan_hit *v;
+    ferry_service_info *v;
     size_t n;
 };
-
-static int find_fwd(const char *name)
-{
-    for (size_t i = 0; i < B.nfwd; i++)
-        if (!strcmp(B.fwds[i]->name, name))
-            return (int)i;
-    return -1;
-}
 
 static int scan_cb(const ferry_service_info *info, void *user)
 {
     struct scan_list *l = user;
-    if (info->pattern != FERRY_PATTERN_PUBSUB || !wanted(info->name, DIR_EXPORT) ||
-        find_fwd(info->name) >= 0)
+    if (!wanted(info->name, DIR_EXPORT))
         return 0;
     l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-    struct scan_hit *h = &l->v[l->n++];
-    snprintf(h->name, sizeof h->name, "%s", info->name);
-    snprintf(h->type, sizeof h->type, "%s", info->type_name);
-    h->opts = info->opts;
-    h->opts.type_name = NULL;
+    l->v[l->n++] = *info;
     return 0;
 }
 
-/* Opens a subscriber on every exported service that appeared since the last scan. */
+/* Lists the domain's services, then hands each exported one to the parts
+ * (outside the listing: they may open ports). */
 static void scan_services(void)
 {
     struct scan_list l = {0};
@@ -489,244 +444,27 @@ static void scan_services(void)
         return;
     }
     for (size_t i = 0; i < l.n; i++) {
-        struct fwd *f = calloc(1, sizeof *f);
-        if (!f)
-            die_oom();
-        snprintf(f->name, sizeof f->name, "%s", l.v[i].name);
-        snprintf(f->type, sizeof f->type, "%s", l.v[i].type);
-        f->opts = l.v[i].opts;
-        f->opts.type_name = f->type;
-        f->open_ns = now_ns(CLOCK_MONOTONIC);
-        if (ferry_sub_open(&f->sub, B.node, f->name, &f->opts) != FERRY_OK) {
-            logmsg("cannot subscribe to %s: %s", f->name, ferry_last_error_message());
-            free(f);
-            continue;
-        }
-        size_t topic_len = (size_t)snprintf((char *)f->head, sizeof f->head, FYB_TOPIC_PREFIX "%s", f->name);
-        f->head[topic_len] = '\0';
-        f->head_len = topic_len + 1 + FYB_HEADER_SIZE;
-        fyb_header h = {0};
-        h.origin = B.origin;
-        h.max_payload = f->opts.max_payload;
-        h.alignment = (uint32_t)f->opts.alignment;
-        h.history = f->opts.history;
-        h.queue_capacity = f->opts.queue_capacity;
-        h.max_publishers = f->opts.max_publishers;
-        h.max_subscribers = f->opts.max_subscribers;
-        h.max_loans = f->opts.max_loans;
-        h.max_borrowed = f->opts.max_borrowed;
-        h.overflow = (uint32_t)f->opts.overflow;
-        snprintf(h.type_name, sizeof h.type_name, "%s", f->type);
-        fyb_encode(f->head + topic_len + 1, &h);
-        f->fd = ferry_sub_fd(f->sub);
-        if (f->fd < 0) {
-            logmsg("ferry_sub_fd(%s): %s", f->name, ferry_last_error_message());
-            ferry_sub_close(f->sub);
-            free(f);
-            continue;
-        }
-        B.fwds = xrealloc(B.fwds, (B.nfwd + 1) * sizeof *B.fwds);
-        B.fwds[B.nfwd++] = f;
-        if (cfg.verbose)
-            logmsg("exporting %s (type %s, max_payload %zu)", f->name, f->type, f->opts.max_payload);
+        ferry_service_info *info = &l.v[i];
+        /* the copy's own strings, not the listing's */
+        info->opts.type_name = info->type_name;
+        info->state_opts.type_name = info->type_name;
+        info->reqres_opts.request_type = info->type_name;
+        info->reqres_opts.response_type = info->response_type;
+        samples_found(info);
+        events_found(info);
+        calls_found(info);
     }
+    calls_scanned();
     free(l.v);
 }
 
-/* How long DROP_OLDEST services are not drained after the link was found
- * full. While they wait, their publishers go on, and the bridge's subscriber
- * queue keeps the newest samples (the older ones are lost there, counted as
- * overrun_out) instead of the bridge spinning on take + a failing zmq_send
- * for every sample, which starved the ZeroMQ I/O threads of CPU. A full
- * ZeroMQ pipe only takes writes again once its reader has drained half of
- * it (hwm/2 messages), and with ZMQ_DONTWAIT libzmq itself notices that
- * with a delay of up to ~1 ms (its command throttling), so 1 ms costs no
- * link time. */
-#define LINK_FULL_BACKOFF_NS 1000000u
-
-/* Sends one sample as one frame (wire.h); 0 sent, -1 not sent (errno
- * EAGAIN: the link is full). The payload is copied into the frame. */
-static int send_sample(struct fwd *f, const ferry_sample_info *info, const void *payload, size_t size)
-{
-    zmq_msg_t m;
-    if (zmq_msg_init_size(&m, f->head_len + size) != 0)
-        return -1;
-    unsigned char *d = zmq_msg_data(&m);
-    memcpy(d, f->head, f->head_len);
-    unsigned char *h = d + f->head_len - FYB_HEADER_SIZE;
-    fyb_put64(h + FYB_OFF_PUBLISHER, info->publisher_id);
-    fyb_put64(h + FYB_OFF_SEQUENCE, info->sequence);
-    fyb_put64(h + FYB_OFF_TIMESTAMP, info->timestamp_ns);
-    fyb_put64(h + FYB_OFF_PAYLOAD_SIZE, size);
-    fyb_put64(h + FYB_OFF_FORWARD_TIME, now_ns(CLOCK_REALTIME));
-    memcpy(d + f->head_len, payload, size);
-    if (zmq_msg_send(&m, B.pub, ZMQ_DONTWAIT) < 0) {
-        int e = errno;
-        zmq_msg_close(&m); /* not sent: still ours */
-        errno = e;
-        return -1; /* a full link (EAGAIN) or an error */
-    }
-    return 0;
-}
-
-/* A DROP_OLDEST service is not drained while the link is full (see
- * LINK_FULL_BACKOFF_NS); a BLOCK service always is, so that its publishers
- * never wait on the network (what cannot be sent is dropped and counted). */
-static int fwd_paused(const struct fwd *f, uint64_t now)
-{
-    return f->opts.overflow != FERRY_OVERFLOW_BLOCK && now < B.link_full_until;
-}
-
-/* Takes and sends every queued sample (up to a bound, so that the other
- * direction is served too); stops early when the link turns out full. */
-static void drain_fwd(struct fwd *f)
-{
-    for (int n = 0; n < 256; n++) {
-        const void *p = NULL;
-        size_t size = 0;
-        int rc = ferry_sub_take(f->sub, &p, &size);
-        if (rc == FERRY_EAGAIN)
-            return;
-        if (rc != FERRY_OK) {
-            logmsg("take on %s: %s", f->name, ferry_last_error_message());
-            return;
-        }
-        ferry_sample_info info;
-        if (ferry_sub_sample_info(f->sub, p, &info) != FERRY_OK) {
-            ferry_sub_release(f->sub, p);
-            continue;
-        }
-        int full = 0;
-        if (is_own_publisher(info.publisher_id)) {
-            f->own++; /* came from another bridge: never sent on */
-        } else if (info.timestamp_ns != 0 && info.timestamp_ns < f->open_ns) {
-            /* history older than this subscriber: it may come from a dead
-             * bridge's republisher, whose id is unknown; remote sides keep
-             * their own history */
-            f->old++;
-        } else if (dedup(f->seen, &f->tick, 0, info.publisher_id, info.sequence)) {
-            f->dup++;
-        } else if (B.pub) {
-            if (send_sample(f, &info, p, size) == 0) {
-                f->forwarded++;
-            } else {
-                f->dropped++;
-                full = errno == EAGAIN;
-            }
-        }
-        ferry_sub_release(f->sub, p);
-        if (full) {
-            B.link_full_until = now_ns(CLOCK_MONOTONIC) + LINK_FULL_BACKOFF_NS;
-            if (f->opts.overflow != FERRY_OVERFLOW_BLOCK)
-                return; /* the rest waits in the queue, see fwd_paused */
-        }
-    }
-}
-
-/* ---- importing --------------------------------------------------------------- */
-
-static struct rep *get_rep(const char *name, const fyb_header *h)
-{
-    struct rep *r = NULL;
-    for (size_t i = 0; i < B.nrep; i++)
-        if (!strcmp(B.reps[i]->name, name)) {
-            r = B.reps[i];
-            break;
-        }
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r)
-            die_oom();
-        snprintf(r->name, sizeof r->name, "%s", name);
-        r->name_len = strlen(r->name);
-        B.reps = xrealloc(B.reps, (B.nrep + 1) * sizeof *B.reps);
-        B.reps[B.nrep++] = r;
-    }
-    if (r->pub)
-        return r;
-    uint64_t now = now_ns(CLOCK_MONOTONIC);
-    if (now < r->retry_ns)
-        return NULL;
-    ferry_pubsub_opts o;
-    ferry_pubsub_opts_init(&o);
-    o.type_name = h->type_name;
-    o.max_payload = (size_t)h->max_payload;
-    o.alignment = h->alignment;
-    o.history = h->history;
-    o.queue_capacity = h->queue_capacity;
-    o.max_publishers = h->max_publishers;
-    o.max_subscribers = h->max_subscribers;
-    o.max_loans = h->max_loans;
-    o.max_borrowed = h->max_borrowed;
-    o.overflow = h->overflow == 1 ? FERRY_OVERFLOW_BLOCK : FERRY_OVERFLOW_DROP_OLDEST;
-    if (ferry_pub_open(&r->pub, B.node, name, &o) != FERRY_OK) {
-        logmsg("cannot republish %s: %s (retrying in 5 s)", name, ferry_last_error_message());
-        r->pub = NULL;
-        r->retry_ns = now + 5000000000u;
-        return NULL;
-    }
-    r->id = ferry_pub_id(r->pub);
-    if (cfg.verbose)
-        logmsg("importing %s (type %s, max_payload %zu)", name, h->type_name, o.max_payload);
-    return r;
-}
+/* ---- receiving ----------------------------------------------------------------- */
 
 static void handle_message(const unsigned char *frame, size_t len)
 {
     B.rx++;
-    const char *tname;
-    size_t nlen, payload_size;
-    const unsigned char *hdr, *payload;
-    fyb_header h;
-    if (fyb_split(frame, len, FERRY_SERVICE_NAME_MAX, &tname, &nlen, &hdr, &payload, &payload_size) != 0 ||
-        fyb_decode(&h, hdr, FYB_HEADER_SIZE) != 0 || h.payload_size != payload_size || h.payload_size == 0 ||
-        h.payload_size > h.max_payload) {
+    if (!samples_receive(frame, len) && !events_receive(frame, len) && !calls_receive(frame, len))
         B.rx_bad++;
-        return;
-    }
-    if (h.origin == B.origin) {
-        B.rx_loop++;
-        return;
-    }
-    /* A service already republished was matched against the import
-     * patterns when it was first seen: skip the glob matching. */
-    struct rep *r = NULL;
-    for (size_t i = 0; i < B.nrep && !r; i++)
-        if (B.reps[i]->pub && B.reps[i]->name_len == nlen && memcmp(B.reps[i]->name, tname, nlen) == 0)
-            r = B.reps[i];
-    if (!r) {
-        char name[FERRY_SERVICE_NAME_MAX + 1];
-        memcpy(name, tname, nlen);
-        name[nlen] = '\0';
-        if (!wanted(name, DIR_IMPORT)) {
-            B.rx_unwanted++;
-            return;
-        }
-        r = get_rep(name, &h);
-        if (!r) {
-            B.rx_bad++;
-            return;
-        }
-    }
-    if (dedup(r->seen, &r->tick, h.origin, h.publisher, h.sequence)) {
-        r->dup++;
-        return;
-    }
-    void *buf = NULL;
-    if (ferry_pub_loan(r->pub, (size_t)h.payload_size, &buf) != FERRY_OK) {
-        r->dropped++;
-        return;
-    }
-    memcpy(buf, payload, (size_t)h.payload_size);
-    int rc = ferry_pub_try_send(r->pub, buf);
-    if (rc == FERRY_EAGAIN) { /* overflow block and a full local subscriber: never wait */
-        ferry_pub_discard(r->pub, buf);
-        r->dropped++;
-    } else if (rc != FERRY_OK) {
-        r->dropped++;
-    } else {
-        r->republished++;
-    }
 }
 
 static void drain_sub(void)
@@ -756,6 +494,17 @@ static int zset(void *s, int opt, int v, const char *what)
 {
     if (zmq_setsockopt(s, opt, &v, sizeof v) != 0) {
         logmsg("zmq_setsockopt(%s): %s", what, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int subscribe(const char *prefix, const char *text, size_t len)
+{
+    char topic[32 + FERRY_SERVICE_NAME_MAX + 1];
+    int n = snprintf(topic, sizeof topic, "%s%.*s", prefix, (int)len, text);
+    if (zmq_setsockopt(B.sub, ZMQ_SUBSCRIBE, topic, (size_t)n) != 0) {
+        logmsg("ZMQ_SUBSCRIBE: %s", zmq_strerror(errno));
         return -1;
     }
     return 0;
@@ -807,20 +556,29 @@ static int setup_zmq(void)
         zset(B.sub, ZMQ_HEARTBEAT_TIMEOUT, 3000, "ZMQ_HEARTBEAT_TIMEOUT"))
         return -1;
     /* ZeroMQ filters by prefix: subscribe to the literal prefix of each
-     * import pattern; the exact match is checked on arrival. */
+     * pattern under the topics of its direction (imports: samples, events,
+     * server announcements; exports: calls to our servers); the exact match
+     * is checked on arrival. Responses come to this bridge's own topic. */
+    static const char *const import_topics[] = {FYB_TOPIC_PREFIX, FYB_EVENT_PREFIX, FYB_ANNOUNCE_PREFIX};
+    static const char *const export_topics[] = {FYB_CALL_PREFIX};
     for (size_t i = 0; i < cfg.npats; i++) {
-        if (!(cfg.pats[i].dir & DIR_IMPORT))
-            continue;
-        char topic[FYB_TOPIC_PREFIX_LEN + FERRY_SERVICE_NAME_MAX + 1];
         size_t lit = strcspn(cfg.pats[i].text, "*?[\\");
         if (lit > FERRY_SERVICE_NAME_MAX)
             lit = FERRY_SERVICE_NAME_MAX;
-        int n = snprintf(topic, sizeof topic, FYB_TOPIC_PREFIX "%.*s", (int)lit, cfg.pats[i].text);
-        if (zmq_setsockopt(B.sub, ZMQ_SUBSCRIBE, topic, (size_t)n) != 0) {
-            logmsg("ZMQ_SUBSCRIBE: %s", zmq_strerror(errno));
-            return -1;
+        for (int dir = DIR_EXPORT; dir <= DIR_IMPORT; dir++) {
+            if (!(cfg.pats[i].dir & dir))
+                continue;
+            const char *const *topics = dir == DIR_IMPORT ? import_topics : export_topics;
+            size_t ntopics = dir == DIR_IMPORT ? 3 : 1;
+            for (size_t k = 0; k < ntopics; k++)
+                if (subscribe(topics[k], cfg.pats[i].text, lit) != 0)
+                    return -1;
         }
     }
+    char own[17];
+    snprintf(own, sizeof own, "%016llx", (unsigned long long)B.origin);
+    if (subscribe(FYB_REPLY_PREFIX, own, 16) != 0)
+        return -1;
     for (size_t i = 0; i < cfg.nconnect; i++) {
         if (curve) {
             char peer[41];
@@ -845,46 +603,21 @@ static int setup_zmq(void)
 
 static void print_stats(void)
 {
-    uint64_t fw = 0, own = 0, dup = 0, old = 0, drop = 0, overrun = 0, rep = 0, rdup = 0, rdrop = 0;
-    for (size_t i = 0; i < B.nfwd; i++) {
-        ferry_sub_stats st;
-        if (ferry_sub_stats_get(B.fwds[i]->sub, &st) == FERRY_OK)
-            overrun += st.lost;
-        fw += B.fwds[i]->forwarded;
-        own += B.fwds[i]->own;
-        dup += B.fwds[i]->dup;
-        old += B.fwds[i]->old;
-        drop += B.fwds[i]->dropped;
-    }
-    for (size_t i = 0; i < B.nrep; i++) {
-        rep += B.reps[i]->republished;
-        rdup += B.reps[i]->dup;
-        rdrop += B.reps[i]->dropped;
-    }
-    fprintf(stderr,
-            "ferry-bridge: origin %016llx exported=%zu forwarded=%llu skipped_own=%llu skipped_old=%llu "
-            "duplicates_out=%llu dropped_out=%llu overrun_out=%llu | imported=%zu received=%llu republished=%llu "
-            "duplicates_in=%llu dropped_in=%llu loops=%llu bad=%llu unwanted=%llu\n",
-            (unsigned long long)B.origin, B.nfwd, (unsigned long long)fw, (unsigned long long)own,
-            (unsigned long long)old, (unsigned long long)dup, (unsigned long long)drop,
-            (unsigned long long)overrun, B.nrep,
-            (unsigned long long)B.rx, (unsigned long long)rep, (unsigned long long)rdup,
-            (unsigned long long)rdrop, (unsigned long long)B.rx_loop, (unsigned long long)B.rx_bad,
-            (unsigned long long)B.rx_unwanted);
+    fprintf(stderr, "ferry-bridge: origin %016llx", (unsigned long long)B.origin);
+    samples_stats(stderr);
+    fprintf(stderr, " received=%llu loops=%llu bad=%llu unwanted=%llu |", (unsigned long long)B.rx,
+            (unsigned long long)B.rx_loop, (unsigned long long)B.rx_bad, (unsigned long long)B.rx_unwanted);
+    events_stats(stderr);
+    fputs(" |", stderr);
+    calls_stats(stderr);
+    fputc('\n', stderr);
 }
 
 static void teardown(void)
 {
-    for (size_t i = 0; i < B.nfwd; i++) {
-        ferry_sub_close(B.fwds[i]->sub);
-        free(B.fwds[i]);
-    }
-    for (size_t i = 0; i < B.nrep; i++) {
-        ferry_pub_close(B.reps[i]->pub);
-        free(B.reps[i]);
-    }
-    free(B.fwds);
-    free(B.reps);
+    calls_teardown();
+    events_teardown();
+    samples_teardown();
     ferry_node_close(B.node);
     if (B.pub)
         zmq_close(B.pub);
@@ -926,10 +659,10 @@ static int run(void)
            ferry_node_domain(B.node), cfg.bind ? "bound to " : "not bound", cfg.bind ? cfg.bind : "",
            cfg.nconnect, cfg.curve_secret ? "on" : "off");
 
-    zmq_pollitem_t *items = NULL;
-    struct fwd **polled = NULL; /* polled[i] is the service of items[i + 1] */
+    struct poll_set ps = {0};
     uint64_t last_traffic = 0;
     uint64_t next_scan = 0, next_stats = cfg.stats_s ? now_ns(CLOCK_MONOTONIC) + (uint64_t)cfg.stats_s * 1000000000u : 0;
+    int rc = 0;
     while (!g_stop) {
         uint64_t now = now_ns(CLOCK_MONOTONIC);
         if (now >= next_scan) {
@@ -940,44 +673,44 @@ static int run(void)
             print_stats();
             next_stats = now + (uint64_t)cfg.stats_s * 1000000000u;
         }
-        items = xrealloc(items, (B.nfwd + 1) * sizeof *items);
-        polled = xrealloc(polled, (B.nfwd + 1) * sizeof *polled);
-        items[0] = (zmq_pollitem_t){.socket = B.sub, .events = ZMQ_POLLIN};
-        int nitems = 1;
-        for (size_t i = 0; i < B.nfwd; i++) {
-            if (fwd_paused(B.fwds[i], now))
-                continue;
-            polled[nitems - 1] = B.fwds[i];
-            items[nitems++] = (zmq_pollitem_t){.socket = NULL, .fd = B.fwds[i]->fd, .events = ZMQ_POLLIN};
-        }
         uint64_t wake = next_scan;
-        if (now < B.link_full_until && B.link_full_until < wake)
-            wake = B.link_full_until;
+        uint64_t t = calls_timer(now);
+        if (t && t < wake)
+            wake = t;
+        t = samples_timer(now);
+        if (t && t < wake)
+            wake = t;
+        ps.n = 0;
+        poll_add(&ps, -1, NULL, NULL); /* item 0: the SUB socket, set below */
+        ps.items[0] = (zmq_pollitem_t){.socket = B.sub, .events = ZMQ_POLLIN};
+        samples_polls(&ps, now);
+        events_polls(&ps, now);
+        calls_polls(&ps, now);
         long timeout = (long)((wake > now ? wake - now : 0) / 1000000u) + 1;
         /* --spin-us: shortly after traffic, only look (timeout 0) instead of
          * sleeping, so that the next sample does not pay for a wake-up. */
         if (cfg.spin_us && now - last_traffic < (uint64_t)cfg.spin_us * 1000u)
             timeout = 0;
-        int rc = zmq_poll(items, nitems, timeout);
-        if (rc < 0) {
+        int n = zmq_poll(ps.items, (int)ps.n, timeout);
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
             logmsg("zmq_poll: %s", zmq_strerror(errno));
-            free(items);
-            free(polled);
-            return 1;
+            rc = 1;
+            break;
         }
-        if (rc > 0)
+        if (n > 0)
             last_traffic = now;
-        if (items[0].revents & ZMQ_POLLIN)
+        if (ps.items[0].revents & ZMQ_POLLIN)
             drain_sub();
-        for (int i = 1; i < nitems; i++)
-            if (items[i].revents)
-                drain_fwd(polled[i - 1]);
+        for (size_t i = 1; i < ps.n; i++)
+            if (ps.items[i].revents)
+                ps.ready[i](ps.ctx[i]);
     }
-    free(items);
-    free(polled);
-    return 0;
+    free(ps.items);
+    free(ps.ready);
+    free(ps.ctx);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,801 @@
+/*
+ * ferry-bridge, request-response (docs/bridge.md, "Request-response").
+ *
+ * Server side (an exported service with servers here): the bridge says so
+ * every second (an announcement carrying the service options), and forwards
+ * the requests peers send it to the local servers through a client of its
+ * own; each response goes back to the calling bridge, and a call whose
+ * server went away here comes back as failed.
+ *
+ * Caller side (an imported service): for every peer that announces it, the
+ * bridge opens a stand-in server in the local domain, so local clients see
+ * one server per remote host and round-robin over them as over local ones.
+ * A request taken by a stand-in goes to its peer with a token; responses
+ * come back with that token and are answered through the stand-in. When a
+ * peer's announcements stop (it died, the link is cut) its stand-in closes,
+ * and the local clients' open calls on it fail with FERRY_EDISCONNECTED, as
+ * when any server goes away. A call the peer reports failed is ended with
+ * ferry_server_abort: the same error for that call alone.
+ *
+ * No loops: a bridge announces a service only for servers that are not its
+ * own stand-ins, and it opens no stand-in for a service that has servers
+ * here: local servers are preferred to remote ones.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+#include "wire.h"
+
+#define ANNOUNCE_EVERY_NS 1000000000u /* how often a served service is announced */
+#define STANDIN_EXPIRY_NS 3500000000u /* silence after which a peer's stand-in closes */
+#define RETRY_NS 1000000u             /* backlogged responses are retried this often */
+#define FORWARD_MAX_PENDING 64        /* calls the forwarding client keeps open at once */
+#define BACKLOG_MAX 4096              /* responses a stand-in keeps for slow local clients */
+#define PROBE_AFTER_NS 1000000000u    /* a call quiet for this long is probed */
+#define PROBE_EVERY_NS 1000000000u    /* how often a stand-in probes its quiet calls */
+#define PROBE_MAX 512                 /* tokens per probe message */
+#define PROBE_DEAD_NS 2500000000u     /* a probe unanswered this long: the peer does not hear us */
+
+/* ---- server side ------------------------------------------------------------- */
+
+struct fwd_call { /* a peer's call, open at a local server */
+    uint64_t call_id, caller, token;
+};
+
+struct call_out {
+    char name[FERRY_SERVICE_NAME_MAX + 1];
+    char req_type[FERRY_TYPE_NAME_MAX + 1], resp_type[FERRY_TYPE_NAME_MAX + 1];
+    ferry_reqres_opts opts;
+    ferry_client *client; /* opened when servers first appear */
+    int fd;
+    uint32_t servers; /* servers here besides this bridge's stand-ins, at the last scan */
+    int listed;       /* seen in the last scan */
+    uint64_t next_announce;
+    struct fwd_call *calls;
+    size_t ncalls, cap;
+    /* A response the link did not take (full): sent again before any other,
+     * and the client is not read meanwhile, so its servers feel the back
+     * pressure instead of responses being lost. */
+    int stalled;
+    uint64_t st_call, st_caller, st_token;
+    const void *st_resp;
+    size_t st_size;
+    unsigned st_flags;
+};
+
+/* ---- caller side ------------------------------------------------------------- */
+
+struct open_call { /* a local client's call, forwarded to the peer */
+    uint64_t token;
+    ferry_call call;
+    uint64_t heard_ns; /* sent, or last heard of */
+};
+
+struct pending_resp { /* a response the local client had no room for yet */
+    struct pending_resp *next;
+    uint64_t token;
+    unsigned flags; /* FYB_REPLY_* */
+    size_t size;
+    unsigned char data[];
+};
+
+struct call_in { /* the stand-in for one peer's servers of one service */
+    char name[FERRY_SERVICE_NAME_MAX + 1];
+    fyb_announce announced; /* the options to open the server with */
+    uint64_t peer, last_heard;
+    ferry_server *server; /* NULL until the peer answered a probe, and once closing */
+    int fd;
+    int full; /* max_borrowed calls open: not read until one ends */
+    int warned; /* said that the peer does not answer */
+    int closing;
+    struct open_call *calls;
+    size_t ncalls, cap;
+    struct pending_resp *backlog, *backlog_tail;
+    size_t nbacklog;
+    uint64_t next_probe;
+    uint64_t probe_token;   /* of the oldest unanswered probe */
+    uint64_t probe_sent_ns; /* when it was sent; 0: none unanswered */
+};
+
+static struct {
+    struct call_out **outs;
+    size_t nout;
+    struct call_in **ins;
+    size_t nin;
+    uint64_t next_token;
+    /* server side */
+    uint64_t requests_in, responses_out, failed_out;
+    /* caller side */
+    uint64_t requests_out, responses_in, failed_in, probed;
+    uint64_t not_ours, unknown_replies, refused_announcements;
+} C;
+
+static struct call_out *find_out(const char *name)
+{
+    for (size_t i = 0; i < C.nout; i++)
+        if (!strcmp(C.outs[i]->name, name))
+            return C.outs[i];
+    return NULL;
+}
+
+static uint32_t own_standins(const char *name)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < C.nin; i++)
+        if (C.ins[i]->server && !strcmp(C.ins[i]->name, name))
+            n++;
+    return n;
+}
+
+/* Sends a response (or a failure) for token to the calling bridge. */
+static int send_reply(uint64_t caller, uint64_t token, unsigned flags, const void *data, size_t size)
+{
+    char topic[17];
+    snprintf(topic, sizeof topic, "%016llx", (unsigned long long)caller);
+    unsigned char head[FYB_CALL_HEADER_SIZE];
+    fyb_call_header h = {.origin = B.origin, .target = caller, .token = token, .flags = flags, .payload_size = size};
+    fyb_call_encode(head, &h);
+    return send_frame(FYB_REPLY_PREFIX, topic, head, sizeof head, data, size);
+}
+
+void calls_found(const ferry_service_info *info)
+{
+    if (info->pattern != FERRY_PATTERN_REQRES || !wanted(info->name, DIR_EXPORT))
+        return;
+    uint32_t own = own_standins(info->name);
+    uint32_t servers = info->subscribers > own ? info->subscribers - own : 0;
+    struct call_out *o = find_out(info->name);
+    if (!o) {
+        if (servers == 0)
+            return;
+        o = calloc(1, sizeof *o);
+        if (!o)
+            die_oom();
+        snprintf(o->name, sizeof o->name, "%s", info->name);
+        snprintf(o->req_type, sizeof o->req_type, "%s", info->type_name);
+        snprintf(o->resp_type, sizeof o->resp_type, "%s", info->response_type);
+        o->opts = info->reqres_opts;
+        o->opts.request_type = o->req_type;
+        o->opts.response_type = o->resp_type;
+        o->opts.max_pending = FORWARD_MAX_PENDING;
+        o->fd = -1;
+        C.outs = xrealloc(C.outs, (C.nout + 1) * sizeof *C.outs);
+        C.outs[C.nout++] = o;
+    }
+    o->servers = servers;
+    o->listed = 1;
+    if (servers == 0 || o->client)
+        return;
+    if (ferry_client_open(&o->client, B.node, o->name, &o->opts) != FERRY_OK) {
+        logmsg("cannot call %s: %s", o->name, ferry_last_error_message());
+        o->client = NULL;
+        return;
+    }
+    o->fd = ferry_client_fd(o->client);
+    if (o->fd < 0) {
+        logmsg("ferry_client_fd(%s): %s", o->name, ferry_last_error_message());
+        ferry_client_close(o->client);
+        o->client = NULL;
+        return;
+    }
+    if (cfg.verbose)
+        logmsg("exporting calls of %s (%s -> %s)", o->name, o->req_type, o->resp_type);
+}
+
+static void announce(struct call_out *o)
+{
+    unsigned char body[FYB_ANNOUNCE_SIZE];
+    fyb_announce a;
+    memset(&a, 0, sizeof a);
+    a.origin = B.origin;
+    a.max_request = o->opts.max_request;
+    a.max_response = o->opts.max_response;
+    a.alignment = (uint32_t)o->opts.alignment;
+    a.max_clients = o->opts.max_clients;
+    a.max_servers = o->opts.max_servers;
+    a.max_pending = o->opts.max_pending;
+    a.request_queue = o->opts.request_queue;
+    a.response_queue = o->opts.response_queue;
+    a.max_loans = o->opts.max_loans;
+    a.max_borrowed = o->opts.max_borrowed;
+    snprintf(a.request_type, sizeof a.request_type, "%s", o->req_type);
+    snprintf(a.response_type, sizeof a.response_type, "%s", o->resp_type);
+    fyb_announce_encode(body, &a);
+    send_frame(FYB_ANNOUNCE_PREFIX, o->name, NULL, 0, body, sizeof body);
+}
+
+static void close_in(struct call_in *in, const char *why);
+
+/* After a scan: a service gone from the listing has no servers; those with
+ * servers are announced, and this bridge stops standing in for them. */
+void calls_scanned(void)
+{
+    uint64_t now = now_ns(CLOCK_MONOTONIC);
+    for (size_t i = 0; i < C.nout; i++) {
+        struct call_out *o = C.outs[i];
+        if (!o->listed)
+            o->servers = 0;
+        o->listed = 0;
+        if (o->servers == 0 || !o->client)
+            continue;
+        for (size_t k = 0; k < C.nin; k++)
+            if (!C.ins[k]->closing && !strcmp(C.ins[k]->name, o->name))
+                close_in(C.ins[k], "servers of it run here now");
+        if (now >= o->next_announce) {
+            announce(o);
+            o->next_announce = now + ANNOUNCE_EVERY_NS;
+        }
+    }
+}
+
+static void drop_fwd_call(struct call_out *o, size_t i) { o->calls[i] = o->calls[--o->ncalls]; }
+
+static struct fwd_call *find_fwd_call(struct call_out *o, uint64_t call_id, size_t *at)
+{
+    for (size_t i = 0; i < o->ncalls; i++)
+        if (o->calls[i].call_id == call_id) {
+            *at = i;
+            return &o->calls[i];
+        }
+    return NULL;
+}
+
+/* Sends one response taken from the client; 0 sent (or nowhere to send),
+ * -1 the link is full (the caller keeps the response stalled). */
+static int pass_response(struct call_out *o, uint64_t call_id, const void *resp, size_t size, unsigned flags)
+{
+    size_t at;
+    struct fwd_call *fc = find_fwd_call(o, call_id, &at);
+    if (!fc)
+        return 0; /* not a call of ours any more */
+    if (send_reply(fc->caller, fc->token, flags, resp, size) != 0) {
+        if (errno == EAGAIN)
+            return -1;
+        C.failed_out++; /* cannot be sent at all: the caller's probe finds the call gone */
+    } else {
+        C.responses_out++;
+    }
+    if (flags & (FYB_REPLY_LAST | FYB_REPLY_FAILED))
+        drop_fwd_call(o, at);
+    return 0;
+}
+
+static void unstall(struct call_out *o)
+{
+    if (pass_response(o, o->st_call, o->st_resp, o->st_size, o->st_flags) != 0)
+        return;
+    ferry_client_release(o->client, o->st_resp);
+    o->stalled = 0;
+}
+
+/* Responses of local servers: back to the calling bridges. */
+static void out_ready(void *ctx)
+{
+    struct call_out *o = ctx;
+    for (int n = 0; n < 256 && !o->stalled; n++) {
+        uint64_t call_id = 0;
+        const void *resp = NULL;
+        size_t size = 0;
+        int last = 0;
+        int rc = ferry_client_take(o->client, &call_id, &resp, &size, &last);
+        if (rc == FERRY_EAGAIN)
+            return;
+        unsigned flags = last ? FYB_REPLY_LAST : 0;
+        if (rc == FERRY_EDISCONNECTED) {
+            flags = FYB_REPLY_LAST | FYB_REPLY_FAILED; /* its server went away here */
+            resp = NULL;
+            size = 0;
+        } else if (rc != FERRY_OK) {
+            logmsg("take on %s: %s", o->name, ferry_last_error_message());
+            return;
+        }
+        if (pass_response(o, call_id, resp, size, flags) != 0) {
+            o->stalled = 1;
+            o->st_call = call_id;
+            o->st_resp = resp;
+            o->st_size = size;
+            o->st_flags = flags;
+            return;
+        }
+        ferry_client_release(o->client, resp);
+    }
+}
+
+/* A peer's request, for this bridge's local servers. */
+static void receive_request(const char *name, const fyb_call_header *h, const unsigned char *payload)
+{
+    struct call_out *o = find_out(name);
+    if (!o || !o->client || o->servers == 0 || !wanted(name, DIR_EXPORT) || h->payload_size == 0 ||
+        h->payload_size > o->opts.max_request) {
+        send_reply(h->origin, h->token, FYB_REPLY_LAST | FYB_REPLY_FAILED, NULL, 0);
+        C.failed_out++;
+        return;
+    }
+    uint64_t call_id = 0;
+    if (ferry_client_send_copy(o->client, payload, (size_t)h->payload_size, &call_id) != FERRY_OK) {
+        /* no server, their queues full, or FORWARD_MAX_PENDING calls open:
+         * never wait, the caller learns at once */
+        send_reply(h->origin, h->token, FYB_REPLY_LAST | FYB_REPLY_FAILED, NULL, 0);
+        C.failed_out++;
+        return;
+    }
+    if (o->ncalls == o->cap) {
+        o->cap = o->cap ? 2 * o->cap : 16;
+        o->calls = xrealloc(o->calls, o->cap * sizeof *o->calls);
+    }
+    o->calls[o->ncalls++] = (struct fwd_call){.call_id = call_id, .caller = h->origin, .token = h->token};
+    C.requests_in++;
+}
+
+/* A caller's probe: the calls among its tokens that are not open here
+ * (their request or last response was lost on the way, or this bridge
+ * restarted) are failed, so that the caller stops waiting for them. */
+static void receive_probe(const char *name, const fyb_call_header *h, const unsigned char *payload)
+{
+    struct call_out *o = find_out(name);
+    for (uint64_t i = 0; i + 8 <= h->payload_size; i += 8) {
+        uint64_t token = fyb_get64(payload + i);
+        int open = 0;
+        for (size_t k = 0; o && k < o->ncalls && !open; k++)
+            open = o->calls[k].caller == h->origin && o->calls[k].token == token;
+        if (!open)
+            send_reply(h->origin, token, FYB_REPLY_LAST | FYB_REPLY_FAILED, NULL, 0);
+    }
+    send_reply(h->origin, h->token, FYB_REPLY_PROBED, NULL, 0);
+}
+
+/* ---- caller side: stand-ins ----------------------------------------------------- */
+
+static struct call_in *find_in(const char *name, uint64_t peer)
+{
+    for (size_t i = 0; i < C.nin; i++)
+        if (C.ins[i]->peer == peer && !strcmp(C.ins[i]->name, name))
+            return C.ins[i];
+    return NULL;
+}
+
+static void send_probe(struct call_in *in, const unsigned char *tokens, size_t n, uint64_t now);
+
+/* Opens the stand-in's server, once the peer has answered a probe: before,
+ * a request could be lost because the peer does not hear this bridge yet
+ * (ZeroMQ delivers to a subscriber only once its subscription arrived). */
+static void open_standin(struct call_in *in)
+{
+    const fyb_announce *a = &in->announced;
+    ferry_reqres_opts ro;
+    ferry_reqres_opts_init(&ro);
+    ro.request_type = a->request_type;
+    ro.response_type = a->response_type;
+    ro.max_request = (size_t)a->max_request;
+    ro.max_response = (size_t)a->max_response;
+    ro.alignment = a->alignment;
+    ro.max_clients = a->max_clients;
+    ro.max_servers = a->max_servers;
+    ro.request_queue = a->request_queue;
+    ro.response_queue = a->response_queue;
+    ro.max_loans = a->max_loans;
+    ro.max_borrowed = a->max_borrowed;
+    if (ferry_server_open(&in->server, B.node, in->name, &ro) != FERRY_OK ||
+        (in->fd = ferry_server_fd(in->server)) < 0) {
+        /* kept, closed: announcements find it and do not retry before it
+         * expires (a mismatch would only fail again) */
+        logmsg("cannot stand in for %s of peer %016llx: %s", in->name, (unsigned long long)in->peer,
+               ferry_last_error_message());
+        ferry_server_close(in->server);
+        in->server = NULL;
+        in->closing = 1;
+    } else if (cfg.verbose) {
+        logmsg("importing calls of %s from peer %016llx", in->name, (unsigned long long)in->peer);
+    }
+}
+
+static void receive_announcement(const char *name, const fyb_announce *a)
+{
+    uint64_t now = now_ns(CLOCK_MONOTONIC);
+    struct call_in *in = find_in(name, a->origin);
+    if (in) {
+        /* A closing one is not kept alive: it expires, and the next
+         * announcement after that opens a new one if it is still wanted. */
+        if (in->closing)
+            return;
+        in->last_heard = now;
+        if (in->server)
+            return;
+        if (in->probe_sent_ns && now - in->probe_sent_ns > PROBE_DEAD_NS && !in->warned) {
+            in->warned = 1;
+            logmsg("peer %016llx serves %s but does not answer this bridge: does it --connect to this "
+                   "bridge's --bind? (no stand-in until it does)",
+                   (unsigned long long)in->peer, in->name);
+        }
+        if (!in->probe_sent_ns || now - in->probe_sent_ns >= PROBE_EVERY_NS)
+            send_probe(in, NULL, 0, now); /* not heard back yet: ask again */
+        return;
+    }
+    if (!wanted(name, DIR_IMPORT)) {
+        B.rx_unwanted++;
+        return;
+    }
+    struct call_out *o = find_out(name);
+    if (o && o->servers > 0) {
+        C.refused_announcements++; /* served here: local servers are preferred */
+        return;
+    }
+    in = calloc(1, sizeof *in);
+    if (!in)
+        die_oom();
+    snprintf(in->name, sizeof in->name, "%s", name);
+    in->announced = *a;
+    in->peer = a->origin;
+    in->last_heard = now;
+    in->fd = -1;
+    C.ins = xrealloc(C.ins, (C.nin + 1) * sizeof *C.ins);
+    C.ins[C.nin++] = in;
+    send_probe(in, NULL, 0, now); /* the server opens when the peer answers */
+}
+
+static struct open_call *find_open_call(struct call_in *in, uint64_t token, size_t *at)
+{
+    for (size_t i = 0; i < in->ncalls; i++)
+        if (in->calls[i].token == token) {
+            *at = i;
+            return &in->calls[i];
+        }
+    return NULL;
+}
+
+static void end_open_call(struct call_in *in, size_t at)
+{
+    in->calls[at] = in->calls[--in->ncalls];
+    in->full = 0;
+}
+
+/* Gives one response (or an end, or a failure) to the local client. 0 done;
+ * -1 its response queue is full (try again later). */
+static int answer(struct call_in *in, uint64_t token, unsigned flags, const void *data, size_t size)
+{
+    size_t at;
+    struct open_call *oc = find_open_call(in, token, &at);
+    if (!oc) {
+        C.unknown_replies++;
+        return 0;
+    }
+    int rc;
+    if (flags & FYB_REPLY_FAILED) {
+        rc = ferry_server_abort(in->server, oc->call);
+    } else {
+        rc = FERRY_OK;
+        if (size) {
+            unsigned rf = (flags & FYB_REPLY_LAST) ? FERRY_RESPONSE_LAST : 0;
+            rc = ferry_server_respond_copy(in->server, oc->call, data, size, rf);
+            if (rc == FERRY_EAGAIN)
+                return -1;
+            if (rc == FERRY_OK)
+                C.responses_in++;
+        }
+        if (!(flags & FYB_REPLY_LAST) && rc != FERRY_EDISCONNECTED)
+            return 0;
+        /* after a last response this sends nothing more; for a client
+         * that went away it only ends the call here */
+        rc = ferry_server_finish(in->server, oc->call);
+    }
+    if (rc == FERRY_EAGAIN)
+        return -1; /* the end did not fit in the client's queue: again later */
+    if (flags & FYB_REPLY_FAILED)
+        C.failed_in++;
+    end_open_call(in, at);
+    return 0;
+}
+
+static void backlog_push(struct call_in *in, uint64_t token, unsigned flags, const void *data, size_t size)
+{
+    if (in->nbacklog == BACKLOG_MAX) {
+        /* the local client does not keep up at all: give up on this call */
+        size_t at;
+        if (find_open_call(in, token, &at)) {
+            ferry_server_abort(in->server, in->calls[at].call);
+            end_open_call(in, at);
+            C.failed_in++;
+        }
+        return;
+    }
+    struct pending_resp *p = malloc(sizeof *p + size);
+    if (!p)
+        die_oom();
+    p->next = NULL;
+    p->token = token;
+    p->flags = flags;
+    p->size = size;
+    if (size)
+        memcpy(p->data, data, size);
+    if (in->backlog_tail)
+        in->backlog_tail->next = p;
+    else
+        in->backlog = p;
+    in->backlog_tail = p;
+    in->nbacklog++;
+}
+
+static void backlog_flush(struct call_in *in)
+{
+    while (in->backlog) {
+        struct pending_resp *p = in->backlog;
+        if (answer(in, p->token, p->flags, p->data, p->size) != 0)
+            return;
+        in->backlog = p->next;
+        if (!in->backlog)
+            in->backlog_tail = NULL;
+        in->nbacklog--;
+        free(p);
+    }
+}
+
+static void receive_reply(const fyb_call_header *h, const unsigned char *payload)
+{
+    struct call_in *in = NULL;
+    if (h->flags & FYB_REPLY_PROBED) {
+        for (size_t i = 0; i < C.nin; i++) {
+            struct call_in *p = C.ins[i];
+            if (p->peer != h->origin || p->probe_token != h->token || p->closing)
+                continue;
+            p->probe_sent_ns = 0;
+            if (!p->server)
+                open_standin(p);
+        }
+        return;
+    }
+    for (size_t i = 0; i < C.nin && !in; i++)
+        if (C.ins[i]->peer == h->origin && C.ins[i]->server) {
+            size_t at;
+            struct open_call *oc = find_open_call(C.ins[i], h->token, &at);
+            if (oc) {
+                in = C.ins[i];
+                oc->heard_ns = now_ns(CLOCK_MONOTONIC);
+            }
+        }
+    if (!in) {
+        C.unknown_replies++;
+        return;
+    }
+    /* In order: behind what waits already. */
+    if (in->backlog || answer(in, h->token, h->flags, payload, (size_t)h->payload_size) != 0)
+        backlog_push(in, h->token, h->flags, payload, (size_t)h->payload_size);
+}
+
+/* Requests of local clients: to the peer this stand-in stands for. */
+static void in_ready(void *ctx)
+{
+    struct call_in *in = ctx;
+    for (int n = 0; n < 256 && !in->closing; n++) {
+        ferry_call call;
+        const void *req = NULL;
+        size_t size = 0;
+        int rc = ferry_server_take(in->server, &call, &req, &size);
+        if (rc == FERRY_EAGAIN)
+            return;
+        if (rc == FERRY_ELIMIT) {
+            in->full = 1; /* max_borrowed calls open: read again when one ends */
+            return;
+        }
+        if (rc != FERRY_OK) {
+            logmsg("take on stand-in %s: %s", in->name, ferry_last_error_message());
+            return;
+        }
+        uint64_t token = ++C.next_token;
+        unsigned char head[FYB_CALL_HEADER_SIZE];
+        fyb_call_header h = {.origin = B.origin, .target = in->peer, .token = token, .payload_size = size};
+        fyb_call_encode(head, &h);
+        if (send_frame(FYB_CALL_PREFIX, in->name, head, sizeof head, req, size) != 0) {
+            ferry_server_abort(in->server, call); /* the link is full or down: fail now, never wait */
+            C.failed_in++;
+            continue;
+        }
+        if (in->ncalls == in->cap) {
+            in->cap = in->cap ? 2 * in->cap : 16;
+            in->calls = xrealloc(in->calls, in->cap * sizeof *in->calls);
+        }
+        in->calls[in->ncalls++] =
+            (struct open_call){.token = token, .call = call, .heard_ns = now_ns(CLOCK_MONOTONIC)};
+        C.requests_out++;
+    }
+}
+
+/* Asks the peer about the calls that have been quiet for a while: it fails
+ * those it does not know (see receive_probe). Lost requests and lost last
+ * responses so end in a failure instead of a call that waits for ever. */
+static void send_probe(struct call_in *in, const unsigned char *tokens, size_t n, uint64_t now)
+{
+    unsigned char head[FYB_CALL_HEADER_SIZE];
+    uint64_t token = ++C.next_token;
+    fyb_call_header h = {
+        .origin = B.origin, .target = in->peer, .token = token, .flags = FYB_REQUEST_PROBE, .payload_size = 8 * n};
+    fyb_call_encode(head, &h);
+    if (send_frame(FYB_CALL_PREFIX, in->name, head, sizeof head, tokens, 8 * n) != 0)
+        return;
+    C.probed += n;
+    if (!in->probe_sent_ns) /* the answer to any later probe answers this one too */
+        in->probe_sent_ns = now;
+    in->probe_token = token;
+}
+
+static void probe(struct call_in *in, uint64_t now)
+{
+    unsigned char tokens[PROBE_MAX * 8];
+    size_t n = 0;
+    for (size_t i = 0; i < in->ncalls && n < PROBE_MAX; i++)
+        if (now - in->calls[i].heard_ns >= PROBE_AFTER_NS)
+            fyb_put64(tokens + 8 * n++, in->calls[i].token);
+    if (n)
+        send_probe(in, tokens, n, now);
+}
+
+/* Marks a stand-in for closing; calls_timer closes it (never while the
+ * poll set may still name its fd). */
+static void close_in(struct call_in *in, const char *why)
+{
+    if (in->closing)
+        return;
+    in->closing = 1;
+    C.failed_in += in->ncalls;
+    if (cfg.verbose || in->ncalls)
+        logmsg("stand-in for %s of peer %016llx closes (%s); %zu open call(s) fail", in->name,
+               (unsigned long long)in->peer, why, in->ncalls);
+}
+
+static void free_in(struct call_in *in)
+{
+    /* Closing the server fails the local clients' open calls on it with
+     * FERRY_EDISCONNECTED; finishing them first would end them as if done. */
+    ferry_server_close(in->server);
+    while (in->backlog) {
+        struct pending_resp *p = in->backlog;
+        in->backlog = p->next;
+        free(p);
+    }
+    free(in->calls);
+    free(in);
+}
+
+/* ---- the main loop's hooks ----------------------------------------------------- */
+
+int calls_receive(const unsigned char *frame, size_t len)
+{
+    const char *tname;
+    size_t nlen, rest_len;
+    const unsigned char *rest;
+    char name[FERRY_SERVICE_NAME_MAX + 1];
+    if (fyb_split_topic(frame, len, FYB_ANNOUNCE_PREFIX, FYB_ANNOUNCE_PREFIX_LEN, FERRY_SERVICE_NAME_MAX, &tname,
+                        &nlen, &rest, &rest_len) == 0) {
+        fyb_announce a;
+        if (fyb_announce_decode(&a, rest, rest_len) != 0)
+            B.rx_bad++;
+        else if (a.origin == B.origin)
+            B.rx_loop++;
+        else {
+            copy_name(name, tname, nlen);
+            receive_announcement(name, &a);
+        }
+        return 1;
+    }
+    if (fyb_split_topic(frame, len, FYB_CALL_PREFIX, FYB_CALL_PREFIX_LEN, FERRY_SERVICE_NAME_MAX, &tname, &nlen,
+                        &rest, &rest_len) == 0) {
+        fyb_call_header h;
+        if (fyb_call_decode(&h, rest, rest_len) != 0)
+            B.rx_bad++;
+        else if (h.origin == B.origin)
+            B.rx_loop++;
+        else if (h.target != B.origin)
+            C.not_ours++; /* for another bridge that serves it too */
+        else {
+            copy_name(name, tname, nlen);
+            if (h.flags & FYB_REQUEST_PROBE)
+                receive_probe(name, &h, rest + FYB_CALL_HEADER_SIZE);
+            else
+                receive_request(name, &h, rest + FYB_CALL_HEADER_SIZE);
+        }
+        return 1;
+    }
+    if (fyb_split_topic(frame, len, FYB_REPLY_PREFIX, FYB_REPLY_PREFIX_LEN, 16, &tname, &nlen, &rest, &rest_len) ==
+        0) {
+        fyb_call_header h;
+        if (fyb_call_decode(&h, rest, rest_len) != 0)
+            B.rx_bad++;
+        else if (h.target != B.origin)
+            C.not_ours++;
+        else
+            receive_reply(&h, rest + FYB_CALL_HEADER_SIZE);
+        return 1;
+    }
+    return 0;
+}
+
+void calls_polls(struct poll_set *ps, uint64_t now)
+{
+    (void)now;
+    for (size_t i = 0; i < C.nout; i++)
+        if (C.outs[i]->client && !C.outs[i]->stalled)
+            poll_add(ps, C.outs[i]->fd, out_ready, C.outs[i]);
+    for (size_t i = 0; i < C.nin; i++)
+        if (C.ins[i]->server && !C.ins[i]->closing && !C.ins[i]->full)
+            poll_add(ps, C.ins[i]->fd, in_ready, C.ins[i]);
+}
+
+uint64_t calls_timer(uint64_t now)
+{
+    uint64_t next = 0;
+    for (size_t i = 0; i < C.nout; i++) {
+        struct call_out *o = C.outs[i];
+        if (o->stalled)
+            unstall(o);
+        if (o->stalled)
+            next = now + RETRY_NS;
+        else if (o->client && o->ncalls)
+            out_ready(o); /* a take also notices a server that died mid-call (its fd does not) */
+    }
+    for (size_t i = 0; i < C.nin;) {
+        struct call_in *in = C.ins[i];
+        if (!in->closing && now - in->last_heard > STANDIN_EXPIRY_NS)
+            close_in(in, "its announcements stopped");
+        if (!in->closing && in->server && in->probe_sent_ns && now - in->probe_sent_ns > PROBE_DEAD_NS)
+            close_in(in, "its bridge does not answer: does it --connect to this bridge's --bind?");
+        if (in->closing && now - in->last_heard > STANDIN_EXPIRY_NS) {
+            /* a stand-in that failed to open is kept until then, so that
+             * announcements do not retry it every second */
+            free_in(in);
+            C.ins[i] = C.ins[--C.nin];
+            continue;
+        }
+        if (in->closing && in->server) {
+            ferry_server_close(in->server);
+            in->server = NULL;
+        }
+        if (in->server) {
+            backlog_flush(in);
+            if (in->backlog)
+                next = now + RETRY_NS;
+            if (in->ncalls && now >= in->next_probe) {
+                probe(in, now);
+                in->next_probe = now + PROBE_EVERY_NS;
+            }
+            if (in->ncalls && (!next || in->next_probe < next))
+                next = in->next_probe;
+        }
+        uint64_t expiry = in->last_heard + STANDIN_EXPIRY_NS + 1;
+        if (!next || expiry < next)
+            next = expiry;
+        i++;
+    }
+    return next;
+}
+
+void calls_stats(FILE *out)
+{
+    size_t served = 0, standins = 0;
+    for (size_t i = 0; i < C.nout; i++)
+        served += C.outs[i]->servers > 0;
+    for (size_t i = 0; i < C.nin; i++)
+        standins += C.ins[i]->server != NULL;
+    fprintf(out,
+            " calls: served=%zu requests_in=%llu responses_out=%llu failed_out=%llu standins=%zu requests_out=%llu "
+            "responses_in=%llu failed_in=%llu probed=%llu unknown_replies=%llu",
+            served, (unsigned long long)C.requests_in, (unsigned long long)C.responses_out,
+            (unsigned long long)C.failed_out, standins, (unsigned long long)C.requests_out,
+            (unsigned long long)C.responses_in, (unsigned long long)C.failed_in, (unsigned long long)C.probed,
+            (unsigned long long)C.unknown_replies);
+}
+
+void calls_teardown(void)
+{
+    for (size_t i = 0; i < C.nin; i++)
+        free_in(C.ins[i]);
+    for (size_t i = 0; i < C.nout; i++) {
+        if (C.outs[i]->stalled)
+            ferry_client_release(C.outs[i]->client, C.outs[i]->st_resp);
+        ferry_client_close(C.outs[i]->client);
+        free(C.outs[i]->calls);
+        free(C.outs[i]);
+    }
+    free(C.ins);
+    free(C.outs);
+}
