@@ -6,12 +6,8 @@ source "$(dirname "$0")/lib.sh"
 
 PA=$(free_port)
 PB=$(free_port)
-bg "$BRIDGE" --domain "$DA" --bind "tcp://127.0.0.1:$PA" --connect "tcp://127.0.0.1:$PB" \
-    --service 'basic/*' --scan-ms 50 2>"$TMP/bridgeA.err"
-BA=$BG
-bg "$BRIDGE" --domain "$DB" --bind "tcp://127.0.0.1:$PB" --connect "tcp://127.0.0.1:$PA" \
-    --service 'basic/*' --scan-ms 50 2>"$TMP/bridgeB.err"
-BB=$BG
+start_bridge A 'basic/*'
+start_bridge B 'basic/*'
 
 # 64 B samples: 1500 in a row without a gap.
 bg "$PEER" sub "$DB" basic/small --count 1500 --timeout 25 >"$TMP/small.out"

@@ -5,12 +5,8 @@ source "$(dirname "$0")/lib.sh"
 
 PA=$(free_port)
 PB=$(free_port)
-bg "$BRIDGE" --domain "$DA" --bind "tcp://127.0.0.1:$PA" --connect "tcp://127.0.0.1:$PB" \
-    --service 'bidir/*' --scan-ms 50 2>"$TMP/bridgeA.err"
-BA=$BG
-bg "$BRIDGE" --domain "$DB" --bind "tcp://127.0.0.1:$PB" --connect "tcp://127.0.0.1:$PA" \
-    --service 'bidir/*' --scan-ms 50 2>"$TMP/bridgeB.err"
-BB=$BG
+start_bridge A 'bidir/*'
+start_bridge B 'bidir/*'
 
 bg "$PEER" sub "$DA" bidir/chat --tags 2 --count 1500 --timeout 30 >"$TMP/subA.out"
 SA=$BG

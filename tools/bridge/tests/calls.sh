@@ -11,15 +11,8 @@ TEST_DOMAINS+=("$DC" "$DD")
 
 PA=$(free_port)
 PB=$(free_port)
-start_a() {
-    bg "$BRIDGE" --domain "$DA" --bind "tcp://127.0.0.1:$PA" --connect "tcp://127.0.0.1:$PB" \
-        --service 'rr/*' --scan-ms 50 2>>"$TMP/bridgeA.err"
-    BA=$BG
-}
-start_a
-bg "$BRIDGE" --domain "$DB" --bind "tcp://127.0.0.1:$PB" --connect "tcp://127.0.0.1:$PA" \
-    --service 'rr/*' --scan-ms 50 2>"$TMP/bridgeB.err"
-BB=$BG
+start_bridge A 'rr/*'
+start_bridge B 'rr/*'
 
 bg "$PEER" serve "$DA" rr/calc --parts 3 >"$TMP/serve.out"
 SV=$BG
@@ -37,41 +30,36 @@ else
     fail "no server anywhere: $(cat "$TMP/none.out")"
 fi
 
-# The server in A dies while it holds the call.
-bg "$PEER" serve "$DA" rr/slow --hold-ms 30000 >/dev/null
-SLOW=$BG
-bg "$PEER" call "$DB" rr/slow --expect-disconnect --timeout 20 >"$TMP/slow.out"
-CL=$BG
-sleep 1.5
-kill -KILL "$SLOW"
-wait "$SLOW" 2>/dev/null
-t0=$SECONDS
-if wait "$CL"; then
-    ok "server killed mid-call: the remote client's call failed in $((SECONDS - t0)) s ($(cat "$TMP/slow.out"))"
-else
-    fail "server killed mid-call: $(cat "$TMP/slow.out")"
-fi
-
-# Bridge A dies while a call waits on it.
-bg "$PEER" serve "$DA" rr/held --hold-ms 30000 >/dev/null
-HELD=$BG
-bg "$PEER" call "$DB" rr/held --expect-disconnect --timeout 20 >"$TMP/held.out"
-CL=$BG
-sleep 1.5
-kill -KILL "$BA"
-wait "$BA" 2>/dev/null
-t0=$SECONDS
-if wait "$CL"; then
-    ok "serving bridge killed mid-call: the client's call failed in $((SECONDS - t0)) s ($(cat "$TMP/held.out"))"
-else
-    fail "serving bridge killed mid-call: $(cat "$TMP/held.out")"
-fi
-stop "$HELD" >/dev/null
+# kill_mid_call SERVICE WHAT: a client in B waits on a call that a server in
+# A holds; then WHAT dies (SIGKILL): "server" (that server) or "bridge"
+# (bridge A). The client's call must fail with FERRY_EDISCONNECTED.
+kill_mid_call() {
+    local service=$1 what=$2 server client t0 out="$TMP/${1##*/}.out"
+    bg "$PEER" serve "$DA" "$service" --hold-ms 30000 >/dev/null
+    server=$BG
+    bg "$PEER" call "$DB" "$service" --expect-disconnect --timeout 20 >"$out"
+    client=$BG
+    sleep 1.5
+    local victim=$server
+    [[ $what == bridge ]] && victim=$BA
+    kill -KILL "$victim"
+    wait "$victim" 2>/dev/null
+    t0=$SECONDS
+    if wait "$client"; then
+        ok "$what killed mid-call: the remote client's call failed in $((SECONDS - t0)) s ($(cat "$out"))"
+    else
+        fail "$what killed mid-call: $(cat "$out")"
+    fi
+    [[ $what == bridge ]] && stop "$server" >/dev/null
+    return 0
+}
+kill_mid_call rr/slow server
+kill_mid_call rr/held bridge
 
 # Restarted, bridge A serves again (once B's stand-ins for the dead bridge
 # have expired: a call that still went to one of them would fail).
 sleep 2
-start_a
+start_bridge A 'rr/*'
 if "$PEER" call "$DB" rr/calc --count 20 --parts 3 --timeout 20 >"$TMP/again.out"; then
     ok "bridge A restarted: calls go through again ($(cat "$TMP/again.out"))"
 else

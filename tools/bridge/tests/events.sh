@@ -7,12 +7,8 @@ source "$(dirname "$0")/lib.sh"
 
 PA=$(free_port)
 PB=$(free_port)
-bg "$BRIDGE" --domain "$DA" --bind "tcp://127.0.0.1:$PA" --connect "tcp://127.0.0.1:$PB" \
-    --service 'ev/*' --scan-ms 50 2>"$TMP/bridgeA.err"
-BA=$BG
-bg "$BRIDGE" --domain "$DB" --bind "tcp://127.0.0.1:$PB" --connect "tcp://127.0.0.1:$PA" \
-    --service 'ev/*' --scan-ms 50 2>"$TMP/bridgeB.err"
-BB=$BG
+start_bridge A 'ev/*'
+start_bridge B 'ev/*'
 
 # A -> B
 bg "$PEER" listen "$DB" ev/door --ids 3,7,63 --timeout 20 >"$TMP/listenB.out"

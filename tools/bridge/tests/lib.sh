@@ -21,3 +21,15 @@ free_port() {
 
 # progress_at_least FILE N: the subscriber's progress file says >= N.
 progress_at_least() { [[ -s $1 ]] && (($(cat "$1") >= $2)); }
+
+# start_bridge A|B PATTERN: the bridge of domain A (or B), bound to port $PA
+# ($PB) and connected to the other one's, carrying services matching PATTERN
+# both ways; its pid goes to BA (BB), its stderr is appended to
+# $TMP/bridgeA.err ($TMP/bridgeB.err). Set PA and PB first (free_port).
+start_bridge() {
+    local side=$1 pattern=$2 domain port peer
+    if [[ $side == A ]]; then domain=$DA port=$PA peer=$PB; else domain=$DB port=$PB peer=$PA; fi
+    bg "$BRIDGE" --domain "$domain" --bind "tcp://127.0.0.1:$port" --connect "tcp://127.0.0.1:$peer" \
+        --service "$pattern" --scan-ms 50 2>>"$TMP/bridge$side.err"
+    printf -v "B$side" '%s' "$BG"
+}
