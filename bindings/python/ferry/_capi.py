@@ -335,6 +335,7 @@ ferry_server_respond = _fn("ferry_server_respond", _int, _vp, _u64, _vp, ctypes.
 ferry_server_respond_copy = _fn("ferry_server_respond_copy", _int, _vp, _u64, _vp, _size, ctypes.c_uint)
 ferry_server_discard = _fn("ferry_server_discard", None, _vp, _vp)
 ferry_server_finish = _fn("ferry_server_finish", _int, _vp, _u64)
+ferry_server_abort = _fn("ferry_server_abort", _int, _vp, _u64)
 ferry_server_wait = _fn("ferry_server_wait", _int, _vp, _i64)
 ferry_server_fd = _fn("ferry_server_fd", _int, _vp)
 ferry_server_close = _fn("ferry_server_close", None, _vp)

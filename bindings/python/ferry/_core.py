@@ -1490,6 +1490,20 @@ class Call(_Borrowed):
             port._flush()  # finishes in C if nothing references the request
             return token not in port._records
 
+    def abort(self):
+        """Ends the call as failed (ferry_server_abort): after the responses
+        sent before, the client takes it as a disconnected response, as when a
+        server goes away. For a server that stands in for another one. Returns
+        and defers as finish() does. No-op (True) once finished."""
+        port = self._port
+        if port is None:
+            return True
+        with port._lock:
+            record = port._records.get(self._token)
+            if record is not None:
+                record.give_back = port._finisher(self.token, C.ferry_server_abort)
+        return self.finish()
+
     def __exit__(self, *exc):
         self.finish()
 
@@ -1516,9 +1530,11 @@ class Server(_ReqResPort):
     def _discard(self, ptr):
         C.ferry_server_discard(self._state.handle, ptr)
 
-    def _finisher(self, call):
+    def _finisher(self, call, end=None):
+        end = end or C.ferry_server_finish
+
         def finish(_ptr):
-            rc = C.ferry_server_finish(self._state.handle, call)
+            rc = end(self._state.handle, call)
             return rc not in (C.FERRY_EAGAIN, C.FERRY_ELIMIT)  # retried on the next call
 
         return finish

@@ -122,6 +122,23 @@ class RequestResponse(FerryTestCase):
         self.assertTrue(r.last and not r.has_payload)
         self.assertEqual(client.pending, 0)
 
+    def test_abort(self):
+        node = self.node()
+        client = node.client("py/rr-abort")
+        server = node.server("py/rr-abort")
+        call_id = client.send_copy(b"q")
+        call = server.take(1.0)
+        self.assertTrue(call.respond_copy(b"part"))
+        self.assertTrue(call.abort())
+        self.assertTrue(call.finished)
+        self.assertTrue(call.abort())  # no-op once ended
+        r = client.take(1.0)
+        with r:
+            self.assertEqual((r.call_id, r.tobytes(), r.last, r.disconnected), (call_id, b"part", False, False))
+        r = client.take(1.0)
+        self.assertEqual((r.call_id, r.has_payload, r.last, r.disconnected), (call_id, False, True, True))
+        self.assertEqual(client.pending, 0)
+
     def test_server_closed_mid_call(self):
         # Closing a server finishes its open calls: the client sees the end
         # of the stream. (A server that dies is reported as disconnected:
