@@ -52,7 +52,7 @@
 #include "ferry/ferry.h"
 
 #define FY_LINE 64
-#define FY_LAYOUT_VERSION 2u
+#define FY_LAYOUT_VERSION 3u /* 3: FY_CALL_FAILED (an older library would read it as a normal end) */
 #define FY_MAGIC_SERVICE 0x7673797272656666ull /* "ffervsyv" little-endian tag */
 #define FY_MAGIC_DATA 0x6164797272656666ull
 #define FY_MAGIC_NODE 0x6f6e797272656666ull

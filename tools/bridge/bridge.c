@@ -30,7 +30,6 @@
 #include "wire.h"
 
 #define EXIT_USAGE 2
-#define DEDUP_SLOTS 32
 
 static const char usage_text[] =
     "usage: ferry-bridge [--domain D] [--bind ENDPOINT] [--connect ENDPOINT]...\n"
@@ -425,15 +424,15 @@ struct scan_list {
 static int scan_cb(const ferry_service_info *info, void *user)
 {
     struct scan_list *l = user;
-    if (!wanted(info->name, DIR_EXPORT))
+    if (!wanted(info->name, DIR_EXPORT) && !wanted(info->name, DIR_IMPORT))
         return 0;
     l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
     l->v[l->n++] = *info;
     return 0;
 }
 
-/* Lists the domain's services, then hands each exported one to the parts
- * (outside the listing: they may open ports). */
+/* Lists the domain's services, then hands each one that matches a pattern
+ * to the parts (outside the listing: they may open ports). */
 static void scan_services(void)
 {
     struct scan_list l = {0};
@@ -556,25 +555,26 @@ static int setup_zmq(void)
         zset(B.sub, ZMQ_HEARTBEAT_TIMEOUT, 3000, "ZMQ_HEARTBEAT_TIMEOUT"))
         return -1;
     /* ZeroMQ filters by prefix: subscribe to the literal prefix of each
-     * pattern under the topics of its direction (imports: samples, events,
-     * server announcements; exports: calls to our servers); the exact match
-     * is checked on arrival. Responses come to this bridge's own topic. */
+     * import pattern under the topics of imports (samples, events, server
+     * announcements); the exact match is checked on arrival. Requests for
+     * this bridge's servers and responses to its calls come on topics of
+     * its own. */
     static const char *const import_topics[] = {FYB_TOPIC_PREFIX, FYB_EVENT_PREFIX, FYB_ANNOUNCE_PREFIX};
-    static const char *const export_topics[] = {FYB_CALL_PREFIX};
+    int exports = 0;
     for (size_t i = 0; i < cfg.npats; i++) {
+        exports |= (cfg.pats[i].dir & DIR_EXPORT) != 0;
+        if (!(cfg.pats[i].dir & DIR_IMPORT))
+            continue;
         size_t lit = strcspn(cfg.pats[i].text, "*?[\\");
         if (lit > FERRY_SERVICE_NAME_MAX)
             lit = FERRY_SERVICE_NAME_MAX;
-        for (int dir = DIR_EXPORT; dir <= DIR_IMPORT; dir++) {
-            if (!(cfg.pats[i].dir & dir))
-                continue;
-            const char *const *topics = dir == DIR_IMPORT ? import_topics : export_topics;
-            size_t ntopics = dir == DIR_IMPORT ? 3 : 1;
-            for (size_t k = 0; k < ntopics; k++)
-                if (subscribe(topics[k], cfg.pats[i].text, lit) != 0)
-                    return -1;
-        }
+        for (size_t k = 0; k < sizeof import_topics / sizeof import_topics[0]; k++)
+            if (subscribe(import_topics[k], cfg.pats[i].text, lit) != 0)
+                return -1;
     }
+    const char *requests = calls_request_topic();
+    if (exports && subscribe(requests, "", 0) != 0)
+        return -1;
     char own[17];
     snprintf(own, sizeof own, "%016llx", (unsigned long long)B.origin);
     if (subscribe(FYB_REPLY_PREFIX, own, 16) != 0)

@@ -89,8 +89,8 @@ struct seen {
 };
 int dedup(struct seen *tab, uint64_t *tick, uint64_t origin, uint64_t publisher, uint64_t seq);
 
-/* Each part: a service found in the listing (called after the listing, so
- * the part may open ports), the fds to wait on, a received frame of its
+/* Each part: a service found in the listing (one that matches an export or
+ * an import pattern; called after the listing, so the part may open ports), the fds to wait on, a received frame of its
  * topics (1 when it was one, 0 when not), timers (the next time it wants
  * to run, 0 for none), counters for the stats line, and teardown. */
 void samples_found(const ferry_service_info *info);
@@ -106,6 +106,8 @@ int events_receive(const unsigned char *frame, size_t len);
 void events_stats(FILE *out);
 void events_teardown(void);
 
+/* The topic of the requests for this bridge (set B.origin first). */
+const char *calls_request_topic(void);
 void calls_found(const ferry_service_info *info);
 void calls_scanned(void);
 void calls_polls(struct poll_set *ps, uint64_t now);

@@ -1,25 +1,29 @@
 /*
  * ferry-bridge, request-response (docs/bridge.md, "Request-response").
  *
- * Server side (an exported service with servers here): the bridge says so
+ * Serving side (an exported service with servers here): the bridge says so
  * every second (an announcement carrying the service options), and forwards
  * the requests peers send it to the local servers through a client of its
- * own; each response goes back to the calling bridge, and a call whose
- * server went away here comes back as failed.
+ * own; each response goes back to the calling bridge, numbered within its
+ * call, and a call whose server went away here comes back as failed.
  *
- * Caller side (an imported service): for every peer that announces it, the
- * bridge opens a stand-in server in the local domain, so local clients see
- * one server per remote host and round-robin over them as over local ones.
- * A request taken by a stand-in goes to its peer with a token; responses
- * come back with that token and are answered through the stand-in. When a
- * peer's announcements stop (it died, the link is cut) its stand-in closes,
- * and the local clients' open calls on it fail with FERRY_EDISCONNECTED, as
- * when any server goes away. A call the peer reports failed is ended with
- * ferry_server_abort: the same error for that call alone.
+ * Calling side (an imported service): for every peer that announces it, the
+ * bridge opens a stand-in server in the local domain, once the peer has
+ * answered a probe (so it is known to hear this bridge), and local clients
+ * see one server per remote host. A request taken by a stand-in goes to its
+ * peer with a token; the responses come back with that token and are given
+ * to the local client in order. A call fails at the local client with
+ * FERRY_EDISCONNECTED, as when any server goes away, when the peer reports
+ * it failed, when a response is missing or malformed, when the peer's
+ * announcements stop (the stand-in closes), or when a probe finds the call
+ * unknown at the peer (its request or last response was lost).
  *
- * No loops: a bridge announces a service only for servers that are not its
- * own stand-ins, and it opens no stand-in for a service that has servers
- * here: local servers are preferred to remote ones.
+ * No loops: a bridge announces only servers that are not its own
+ * stand-ins, and it opens no stand-in for a service that has servers here:
+ * local servers are preferred to remote ones.
+ *
+ * Stand-ins are closed and freed only in calls_timer, which runs before the
+ * main loop builds its poll set: a ready callback never meets a freed one.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,28 +34,32 @@
 
 #define ANNOUNCE_EVERY_NS 1000000000u /* how often a served service is announced */
 #define STANDIN_EXPIRY_NS 3500000000u /* silence after which a peer's stand-in closes */
-#define RETRY_NS 1000000u             /* backlogged responses are retried this often */
+#define RETRY_NS 1000000u             /* held-back responses and aborts are retried this often */
 #define FORWARD_MAX_PENDING 64        /* calls the forwarding client keeps open at once */
-#define BACKLOG_MAX 4096              /* responses a stand-in keeps for slow local clients */
+#define HELD_MAX 65536                /* responses a call may have waiting for its local client */
+#define HELD_BYTES_MAX (64u << 20)    /* ... and their bytes */
 #define PROBE_AFTER_NS 1000000000u    /* a call quiet for this long is probed */
 #define PROBE_EVERY_NS 1000000000u    /* how often a stand-in probes its quiet calls */
 #define PROBE_MAX 512                 /* tokens per probe message */
 #define PROBE_DEAD_NS 2500000000u     /* a probe unanswered this long: the peer does not hear us */
 
-/* ---- server side ------------------------------------------------------------- */
+/* ---- serving side ------------------------------------------------------------ */
 
 struct fwd_call { /* a peer's call, open at a local server */
     uint64_t call_id, caller, token;
+    uint32_t next_seq; /* number of the next response */
 };
 
-struct call_out {
+struct call_out { /* a request-response service listed here */
     char name[FERRY_SERVICE_NAME_MAX + 1];
     char req_type[FERRY_TYPE_NAME_MAX + 1], resp_type[FERRY_TYPE_NAME_MAX + 1];
-    ferry_reqres_opts opts;
-    ferry_client *client; /* opened when servers first appear */
+    ferry_reqres_opts opts; /* as listed (announced as they are) */
+    int exported;           /* matches an export pattern */
+    uint32_t servers;       /* servers here besides this bridge's stand-ins, at the last scan */
+    int listed;             /* seen in the last scan */
+    ferry_client *client;   /* exported: opened when servers first appear */
     int fd;
-    uint32_t servers; /* servers here besides this bridge's stand-ins, at the last scan */
-    int listed;       /* seen in the last scan */
+    int open_failed; /* said so once */
     uint64_t next_announce;
     struct fwd_call *calls;
     size_t ncalls, cap;
@@ -59,26 +67,29 @@ struct call_out {
      * and the client is not read meanwhile, so its servers feel the back
      * pressure instead of responses being lost. */
     int stalled;
-    uint64_t st_call, st_caller, st_token;
+    uint64_t st_call;
     const void *st_resp;
     size_t st_size;
     unsigned st_flags;
 };
 
-/* ---- caller side ------------------------------------------------------------- */
+/* ---- calling side ------------------------------------------------------------ */
+
+struct held_resp { /* a response the local client had no room for yet */
+    struct held_resp *next;
+    unsigned flags; /* FYB_REPLY_* */
+    size_t size;
+    unsigned char data[];
+};
 
 struct open_call { /* a local client's call, forwarded to the peer */
     uint64_t token;
     ferry_call call;
-    uint64_t heard_ns; /* sent, or last heard of */
-};
-
-struct pending_resp { /* a response the local client had no room for yet */
-    struct pending_resp *next;
-    uint64_t token;
-    unsigned flags; /* FYB_REPLY_* */
-    size_t size;
-    unsigned char data[];
+    uint64_t heard_ns;  /* sent, or last heard of */
+    uint32_t next_seq;  /* number of the next response expected */
+    int failing;        /* to be aborted (ferry_server_abort met a full queue) */
+    struct held_resp *held, *held_tail; /* in order, behind what the client has not taken */
+    size_t nheld, held_bytes;
 };
 
 struct call_in { /* the stand-in for one peer's servers of one service */
@@ -87,15 +98,14 @@ struct call_in { /* the stand-in for one peer's servers of one service */
     uint64_t peer, last_heard;
     ferry_server *server; /* NULL until the peer answered a probe, and once closing */
     int fd;
-    int full; /* max_borrowed calls open: not read until one ends */
-    int warned; /* said that the peer does not answer */
-    int closing;
+    int full;     /* max_borrowed calls open: not read until one ends */
+    int closing;  /* closes at the next timer; freed when it expires */
+    int draining; /* servers of it run here now: no new calls, closes once the open ones end */
+    int warned;   /* said that the peer does not answer */
     struct open_call *calls;
     size_t ncalls, cap;
-    struct pending_resp *backlog, *backlog_tail;
-    size_t nbacklog;
     uint64_t next_probe;
-    uint64_t probe_token;   /* of the oldest unanswered probe */
+    uint64_t probe_first; /* token of the oldest unanswered probe */
     uint64_t probe_sent_ns; /* when it was sent; 0: none unanswered */
 };
 
@@ -105,12 +115,15 @@ static struct {
     struct call_in **ins;
     size_t nin;
     uint64_t next_token;
-    /* server side */
-    uint64_t requests_in, responses_out, failed_out;
-    /* caller side */
-    uint64_t requests_out, responses_in, failed_in, probed;
-    uint64_t not_ours, unknown_replies, refused_announcements;
+    char own_hex[17];
+    /* serving side */
+    uint64_t requests_in, responses_out, failed_out, unsent;
+    /* calling side */
+    uint64_t requests_out, responses_in, failed_in, probed, bad_replies, unknown_replies;
+    uint64_t not_ours, refused;
 } C;
+
+static void hex_of(char out[17], uint64_t v) { snprintf(out, 17, "%016llx", (unsigned long long)v); }
 
 static struct call_out *find_out(const char *name)
 {
@@ -129,27 +142,38 @@ static uint32_t own_standins(const char *name)
     return n;
 }
 
-/* Sends a response (or a failure) for token to the calling bridge. */
-static int send_reply(uint64_t caller, uint64_t token, unsigned flags, const void *data, size_t size)
+/* Sends a response (or an end, a failure, a probe answer) for token to the
+ * calling bridge, on its own topic. */
+static int send_reply(uint64_t caller, uint64_t token, unsigned flags, uint32_t seq, const void *data, size_t size)
 {
     char topic[17];
-    snprintf(topic, sizeof topic, "%016llx", (unsigned long long)caller);
+    hex_of(topic, caller);
     unsigned char head[FYB_CALL_HEADER_SIZE];
-    fyb_call_header h = {.origin = B.origin, .target = caller, .token = token, .flags = flags, .payload_size = size};
+    fyb_call_header h = {
+        .origin = B.origin, .target = caller, .token = token, .flags = flags, .sequence = seq, .payload_size = size};
     fyb_call_encode(head, &h);
     return send_frame(FYB_REPLY_PREFIX, topic, head, sizeof head, data, size);
 }
 
+static void fail_remote(uint64_t caller, uint64_t token)
+{
+    send_reply(caller, token, FYB_REPLY_LAST | FYB_REPLY_FAILED, 0, NULL, 0);
+    C.failed_out++;
+}
+
+/* A request-response service in the listing (exported or imported: an
+ * imported one is listed too, so that local servers are preferred). */
 void calls_found(const ferry_service_info *info)
 {
-    if (info->pattern != FERRY_PATTERN_REQRES || !wanted(info->name, DIR_EXPORT))
+    if (info->pattern != FERRY_PATTERN_REQRES)
+        return;
+    int exported = wanted(info->name, DIR_EXPORT);
+    if (!exported && !wanted(info->name, DIR_IMPORT))
         return;
     uint32_t own = own_standins(info->name);
     uint32_t servers = info->subscribers > own ? info->subscribers - own : 0;
     struct call_out *o = find_out(info->name);
     if (!o) {
-        if (servers == 0)
-            return;
         o = calloc(1, sizeof *o);
         if (!o)
             die_oom();
@@ -159,27 +183,27 @@ void calls_found(const ferry_service_info *info)
         o->opts = info->reqres_opts;
         o->opts.request_type = o->req_type;
         o->opts.response_type = o->resp_type;
-        o->opts.max_pending = FORWARD_MAX_PENDING;
         o->fd = -1;
         C.outs = xrealloc(C.outs, (C.nout + 1) * sizeof *C.outs);
         C.outs[C.nout++] = o;
     }
+    o->exported = exported;
     o->servers = servers;
     o->listed = 1;
-    if (servers == 0 || o->client)
+    if (!exported || servers == 0 || o->client)
         return;
-    if (ferry_client_open(&o->client, B.node, o->name, &o->opts) != FERRY_OK) {
-        logmsg("cannot call %s: %s", o->name, ferry_last_error_message());
-        o->client = NULL;
-        return;
-    }
-    o->fd = ferry_client_fd(o->client);
-    if (o->fd < 0) {
-        logmsg("ferry_client_fd(%s): %s", o->name, ferry_last_error_message());
+    ferry_reqres_opts co = o->opts;
+    co.max_pending = FORWARD_MAX_PENDING;
+    if (ferry_client_open(&o->client, B.node, o->name, &co) != FERRY_OK ||
+        (o->fd = ferry_client_fd(o->client)) < 0) {
+        if (!o->open_failed) /* retried at every scan, said once */
+            logmsg("cannot call %s: %s", o->name, ferry_last_error_message());
+        o->open_failed = 1;
         ferry_client_close(o->client);
         o->client = NULL;
         return;
     }
+    o->open_failed = 0;
     if (cfg.verbose)
         logmsg("exporting calls of %s (%s -> %s)", o->name, o->req_type, o->resp_type);
 }
@@ -206,31 +230,31 @@ static void announce(struct call_out *o)
     send_frame(FYB_ANNOUNCE_PREFIX, o->name, NULL, 0, body, sizeof body);
 }
 
-static void close_in(struct call_in *in, const char *why);
+static int serving(const struct call_out *o) { return o->exported && o->client && o->servers > 0; }
 
-/* After a scan: a service gone from the listing has no servers; those with
- * servers are announced, and this bridge stops standing in for them. */
+/* After a scan: a service gone from the listing has no servers; this bridge
+ * stops standing in for services that have servers here now (their open
+ * calls may end first). */
 void calls_scanned(void)
 {
-    uint64_t now = now_ns(CLOCK_MONOTONIC);
     for (size_t i = 0; i < C.nout; i++) {
         struct call_out *o = C.outs[i];
         if (!o->listed)
             o->servers = 0;
         o->listed = 0;
-        if (o->servers == 0 || !o->client)
+        if (o->servers == 0)
             continue;
-        for (size_t k = 0; k < C.nin; k++)
-            if (!C.ins[k]->closing && !strcmp(C.ins[k]->name, o->name))
-                close_in(C.ins[k], "servers of it run here now");
-        if (now >= o->next_announce) {
-            announce(o);
-            o->next_announce = now + ANNOUNCE_EVERY_NS;
+        for (size_t k = 0; k < C.nin; k++) {
+            struct call_in *in = C.ins[k];
+            if (!in->closing && !in->draining && !strcmp(in->name, o->name)) {
+                in->draining = 1;
+                if (cfg.verbose)
+                    logmsg("stand-in for %s of peer %016llx: servers of it run here now, it takes no more calls",
+                           in->name, (unsigned long long)in->peer);
+            }
         }
     }
 }
-
-static void drop_fwd_call(struct call_out *o, size_t i) { o->calls[i] = o->calls[--o->ncalls]; }
 
 static struct fwd_call *find_fwd_call(struct call_out *o, uint64_t call_id, size_t *at)
 {
@@ -250,15 +274,18 @@ static int pass_response(struct call_out *o, uint64_t call_id, const void *resp,
     struct fwd_call *fc = find_fwd_call(o, call_id, &at);
     if (!fc)
         return 0; /* not a call of ours any more */
-    if (send_reply(fc->caller, fc->token, flags, resp, size) != 0) {
+    if (send_reply(fc->caller, fc->token, flags, fc->next_seq, resp, size) != 0) {
         if (errno == EAGAIN)
             return -1;
-        C.failed_out++; /* cannot be sent at all: the caller's probe finds the call gone */
-    } else {
+        C.unsent++; /* the caller notices the gap (sequence) or, for a last one, its probe */
+    } else if (flags & FYB_REPLY_FAILED) {
+        C.failed_out++;
+    } else if (size) {
         C.responses_out++;
     }
+    fc->next_seq++;
     if (flags & (FYB_REPLY_LAST | FYB_REPLY_FAILED))
-        drop_fwd_call(o, at);
+        o->calls[at] = o->calls[--o->ncalls];
     return 0;
 }
 
@@ -304,21 +331,17 @@ static void out_ready(void *ctx)
 }
 
 /* A peer's request, for this bridge's local servers. */
-static void receive_request(const char *name, const fyb_call_header *h, const unsigned char *payload)
+static void receive_request(struct call_out *o, const fyb_call_header *h, const unsigned char *payload)
 {
-    struct call_out *o = find_out(name);
-    if (!o || !o->client || o->servers == 0 || !wanted(name, DIR_EXPORT) || h->payload_size == 0 ||
-        h->payload_size > o->opts.max_request) {
-        send_reply(h->origin, h->token, FYB_REPLY_LAST | FYB_REPLY_FAILED, NULL, 0);
-        C.failed_out++;
+    if (!o || !serving(o) || h->payload_size == 0 || h->payload_size > o->opts.max_request) {
+        fail_remote(h->origin, h->token);
         return;
     }
     uint64_t call_id = 0;
     if (ferry_client_send_copy(o->client, payload, (size_t)h->payload_size, &call_id) != FERRY_OK) {
         /* no server, their queues full, or FORWARD_MAX_PENDING calls open:
          * never wait, the caller learns at once */
-        send_reply(h->origin, h->token, FYB_REPLY_LAST | FYB_REPLY_FAILED, NULL, 0);
-        C.failed_out++;
+        fail_remote(h->origin, h->token);
         return;
     }
     if (o->ncalls == o->cap) {
@@ -331,22 +354,26 @@ static void receive_request(const char *name, const fyb_call_header *h, const un
 
 /* A caller's probe: the calls among its tokens that are not open here
  * (their request or last response was lost on the way, or this bridge
- * restarted) are failed, so that the caller stops waiting for them. */
-static void receive_probe(const char *name, const fyb_call_header *h, const unsigned char *payload)
+ * restarted) are failed, so that the caller stops waiting for them; then
+ * the answer, which tells the caller that this bridge hears it. */
+static void receive_probe(struct call_out *o, const fyb_call_header *h, const unsigned char *payload)
 {
-    struct call_out *o = find_out(name);
-    for (uint64_t i = 0; i + 8 <= h->payload_size; i += 8) {
+    if (!o || !o->exported || h->payload_size % 8 != 0 || h->payload_size > PROBE_MAX * 8) {
+        B.rx_bad++;
+        return;
+    }
+    for (uint64_t i = 0; i < h->payload_size; i += 8) {
         uint64_t token = fyb_get64(payload + i);
         int open = 0;
-        for (size_t k = 0; o && k < o->ncalls && !open; k++)
+        for (size_t k = 0; k < o->ncalls && !open; k++)
             open = o->calls[k].caller == h->origin && o->calls[k].token == token;
         if (!open)
-            send_reply(h->origin, token, FYB_REPLY_LAST | FYB_REPLY_FAILED, NULL, 0);
+            fail_remote(h->origin, token);
     }
-    send_reply(h->origin, h->token, FYB_REPLY_PROBED, NULL, 0);
+    send_reply(h->origin, h->token, FYB_REPLY_PROBED, 0, NULL, 0);
 }
 
-/* ---- caller side: stand-ins ----------------------------------------------------- */
+/* ---- calling side: stand-ins ------------------------------------------------- */
 
 static struct call_in *find_in(const char *name, uint64_t peer)
 {
@@ -356,7 +383,24 @@ static struct call_in *find_in(const char *name, uint64_t peer)
     return NULL;
 }
 
-static void send_probe(struct call_in *in, const unsigned char *tokens, size_t n, uint64_t now);
+static void send_probe(struct call_in *in, const unsigned char *tokens, size_t n, uint64_t now)
+{
+    char topic[17 + FERRY_SERVICE_NAME_MAX + 1];
+    hex_of(topic, in->peer);
+    snprintf(topic + 16, sizeof topic - 16, "/%s", in->name);
+    unsigned char head[FYB_CALL_HEADER_SIZE];
+    uint64_t token = ++C.next_token;
+    fyb_call_header h = {
+        .origin = B.origin, .target = in->peer, .token = token, .flags = FYB_REQUEST_PROBE, .payload_size = 8 * n};
+    fyb_call_encode(head, &h);
+    if (send_frame(FYB_CALL_PREFIX, topic, head, sizeof head, tokens, 8 * n) != 0)
+        return;
+    C.probed += n;
+    if (!in->probe_sent_ns) { /* the answer to this probe or any later one answers it */
+        in->probe_sent_ns = now;
+        in->probe_first = token;
+    }
+}
 
 /* Opens the stand-in's server, once the peer has answered a probe: before,
  * a request could be lost because the peer does not hear this bridge yet
@@ -419,7 +463,7 @@ static void receive_announcement(const char *name, const fyb_announce *a)
     }
     struct call_out *o = find_out(name);
     if (o && o->servers > 0) {
-        C.refused_announcements++; /* served here: local servers are preferred */
+        C.refused++; /* served here: local servers are preferred */
         return;
     }
     in = calloc(1, sizeof *in);
@@ -435,139 +479,177 @@ static void receive_announcement(const char *name, const fyb_announce *a)
     send_probe(in, NULL, 0, now); /* the server opens when the peer answers */
 }
 
-static struct open_call *find_open_call(struct call_in *in, uint64_t token, size_t *at)
+static struct open_call *find_open_call(struct call_in *in, uint64_t token)
 {
     for (size_t i = 0; i < in->ncalls; i++)
-        if (in->calls[i].token == token) {
-            *at = i;
+        if (in->calls[i].token == token)
             return &in->calls[i];
-        }
     return NULL;
 }
 
-static void end_open_call(struct call_in *in, size_t at)
+static void drop_held(struct open_call *oc)
 {
-    in->calls[at] = in->calls[--in->ncalls];
+    while (oc->held) {
+        struct held_resp *p = oc->held;
+        oc->held = p->next;
+        free(p);
+    }
+    oc->held_tail = NULL;
+    oc->nheld = 0;
+    oc->held_bytes = 0;
+}
+
+static void end_open_call(struct call_in *in, struct open_call *oc)
+{
+    drop_held(oc);
+    *oc = in->calls[--in->ncalls];
     in->full = 0;
 }
 
-/* Gives one response (or an end, or a failure) to the local client. 0 done;
- * -1 its response queue is full (try again later). */
-static int answer(struct call_in *in, uint64_t token, unsigned flags, const void *data, size_t size)
+enum { ANSWERED, ENDED, LATER };
+
+/* Aborts the call at the local client: ENDED, or LATER (its queue is full:
+ * the call is marked failing and the timer tries again). */
+static int try_abort(struct call_in *in, struct open_call *oc)
 {
-    size_t at;
-    struct open_call *oc = find_open_call(in, token, &at);
-    if (!oc) {
-        C.unknown_replies++;
-        return 0;
+    int rc = ferry_server_abort(in->server, oc->call);
+    if (rc == FERRY_EAGAIN || rc == FERRY_ELIMIT) {
+        oc->failing = 1;
+        drop_held(oc);
+        return LATER;
     }
-    int rc;
-    if (flags & FYB_REPLY_FAILED) {
-        rc = ferry_server_abort(in->server, oc->call);
-    } else {
-        rc = FERRY_OK;
-        if (size) {
-            unsigned rf = (flags & FYB_REPLY_LAST) ? FERRY_RESPONSE_LAST : 0;
-            rc = ferry_server_respond_copy(in->server, oc->call, data, size, rf);
-            if (rc == FERRY_EAGAIN)
-                return -1;
-            if (rc == FERRY_OK)
-                C.responses_in++;
-        }
-        if (!(flags & FYB_REPLY_LAST) && rc != FERRY_EDISCONNECTED)
-            return 0;
-        /* after a last response this sends nothing more; for a client
-         * that went away it only ends the call here */
-        rc = ferry_server_finish(in->server, oc->call);
-    }
-    if (rc == FERRY_EAGAIN)
-        return -1; /* the end did not fit in the client's queue: again later */
-    if (flags & FYB_REPLY_FAILED)
-        C.failed_in++;
-    end_open_call(in, at);
-    return 0;
+    C.failed_in++;
+    return ENDED;
 }
 
-static void backlog_push(struct call_in *in, uint64_t token, unsigned flags, const void *data, size_t size)
+/* Gives one response (or an end, or a failure) to the local client. */
+static int answer(struct call_in *in, struct open_call *oc, unsigned flags, const void *data, size_t size)
 {
-    if (in->nbacklog == BACKLOG_MAX) {
-        /* the local client does not keep up at all: give up on this call */
-        size_t at;
-        if (find_open_call(in, token, &at)) {
-            ferry_server_abort(in->server, in->calls[at].call);
-            end_open_call(in, at);
-            C.failed_in++;
+    if (flags & FYB_REPLY_FAILED)
+        return try_abort(in, oc);
+    if (size) {
+        unsigned rf = (flags & FYB_REPLY_LAST) ? FERRY_RESPONSE_LAST : 0;
+        int rc = ferry_server_respond_copy(in->server, oc->call, data, size, rf);
+        if (rc == FERRY_EAGAIN || rc == FERRY_ELIMIT)
+            return LATER;
+        if (rc == FERRY_EDISCONNECTED) { /* the local client is gone: end the call here */
+            ferry_server_finish(in->server, oc->call);
+            return ENDED;
         }
-        return;
+        if (rc != FERRY_OK)
+            return try_abort(in, oc);
+        C.responses_in++;
     }
-    struct pending_resp *p = malloc(sizeof *p + size);
+    if (!(flags & FYB_REPLY_LAST))
+        return ANSWERED;
+    /* after a last response this sends nothing more */
+    int rc = ferry_server_finish(in->server, oc->call);
+    return rc == FERRY_EAGAIN || rc == FERRY_ELIMIT ? LATER : ENDED;
+}
+
+/* Keeps a response for later, behind the call's others. */
+static void hold(struct open_call *oc, unsigned flags, const void *data, size_t size)
+{
+    struct held_resp *p = malloc(sizeof *p + size);
     if (!p)
         die_oom();
     p->next = NULL;
-    p->token = token;
     p->flags = flags;
     p->size = size;
     if (size)
         memcpy(p->data, data, size);
-    if (in->backlog_tail)
-        in->backlog_tail->next = p;
+    if (oc->held_tail)
+        oc->held_tail->next = p;
     else
-        in->backlog = p;
-    in->backlog_tail = p;
-    in->nbacklog++;
+        oc->held = p;
+    oc->held_tail = p;
+    oc->nheld++;
+    oc->held_bytes += size;
 }
 
-static void backlog_flush(struct call_in *in)
+/* Gives the call's held responses to its client, in order; 1 when the call
+ * ended. */
+static int flush_held(struct call_in *in, struct open_call *oc)
 {
-    while (in->backlog) {
-        struct pending_resp *p = in->backlog;
-        if (answer(in, p->token, p->flags, p->data, p->size) != 0)
-            return;
-        in->backlog = p->next;
-        if (!in->backlog)
-            in->backlog_tail = NULL;
-        in->nbacklog--;
+    while (oc->held) {
+        struct held_resp *p = oc->held;
+        int r = answer(in, oc, p->flags, p->data, p->size);
+        if (r == LATER)
+            return 0;
+        oc->held = p->next;
+        if (!oc->held)
+            oc->held_tail = NULL;
+        oc->nheld--;
+        oc->held_bytes -= p->size;
         free(p);
+        if (r == ENDED)
+            return 1;
     }
+    return 0;
 }
 
 static void receive_reply(const fyb_call_header *h, const unsigned char *payload)
 {
-    struct call_in *in = NULL;
+    uint64_t now = now_ns(CLOCK_MONOTONIC);
     if (h->flags & FYB_REPLY_PROBED) {
         for (size_t i = 0; i < C.nin; i++) {
             struct call_in *p = C.ins[i];
-            if (p->peer != h->origin || p->probe_token != h->token || p->closing)
+            if (p->peer != h->origin || !p->probe_sent_ns || h->token < p->probe_first)
                 continue;
             p->probe_sent_ns = 0;
-            if (!p->server)
+            p->warned = 0;
+            if (!p->server && !p->closing && !p->draining)
                 open_standin(p);
         }
         return;
     }
-    for (size_t i = 0; i < C.nin && !in; i++)
-        if (C.ins[i]->peer == h->origin && C.ins[i]->server) {
-            size_t at;
-            struct open_call *oc = find_open_call(C.ins[i], h->token, &at);
-            if (oc) {
-                in = C.ins[i];
-                oc->heard_ns = now_ns(CLOCK_MONOTONIC);
-            }
-        }
-    if (!in) {
+    struct call_in *in = NULL;
+    struct open_call *oc = NULL;
+    for (size_t i = 0; i < C.nin && !oc; i++)
+        if (C.ins[i]->peer == h->origin && C.ins[i]->server && (oc = find_open_call(C.ins[i], h->token)) != NULL)
+            in = C.ins[i];
+    if (!oc) {
         C.unknown_replies++;
         return;
     }
-    /* In order: behind what waits already. */
-    if (in->backlog || answer(in, h->token, h->flags, payload, (size_t)h->payload_size) != 0)
-        backlog_push(in, h->token, h->flags, payload, (size_t)h->payload_size);
+    oc->heard_ns = now;
+    if (oc->failing)
+        return; /* being aborted: what comes now is not given to the client */
+    unsigned flags = h->flags;
+    if (!(flags & FYB_REPLY_FAILED) &&
+        (h->sequence != oc->next_seq || h->payload_size > in->announced.max_response)) {
+        /* a response went missing on the way (a link cut, a full link
+         * without ZMQ_XPUB_NODROP), or the peer broke the service's limit */
+        C.bad_replies++;
+        flags = FYB_REPLY_FAILED;
+    }
+    oc->next_seq++;
+    size_t size = (flags & FYB_REPLY_FAILED) ? 0 : (size_t)h->payload_size;
+    int r = LATER;
+    if (!oc->held)
+        r = answer(in, oc, flags, payload, size);
+    if (r == ENDED) {
+        end_open_call(in, oc);
+    } else if (r == LATER && !oc->failing) {
+        if (oc->nheld == HELD_MAX || oc->held_bytes + size > HELD_BYTES_MAX) {
+            /* the local client does not keep up at all (nothing slows the
+             * remote server down: the link has no flow control per call) */
+            if (try_abort(in, oc) == ENDED)
+                end_open_call(in, oc);
+            return;
+        }
+        hold(oc, flags, payload, size);
+    }
 }
 
 /* Requests of local clients: to the peer this stand-in stands for. */
 static void in_ready(void *ctx)
 {
     struct call_in *in = ctx;
-    for (int n = 0; n < 256 && !in->closing; n++) {
+    char topic[17 + FERRY_SERVICE_NAME_MAX + 1];
+    hex_of(topic, in->peer);
+    snprintf(topic + 16, sizeof topic - 16, "/%s", in->name);
+    for (int n = 0; n < 256; n++) {
         ferry_call call;
         const void *req = NULL;
         size_t size = 0;
@@ -586,52 +668,42 @@ static void in_ready(void *ctx)
         unsigned char head[FYB_CALL_HEADER_SIZE];
         fyb_call_header h = {.origin = B.origin, .target = in->peer, .token = token, .payload_size = size};
         fyb_call_encode(head, &h);
-        if (send_frame(FYB_CALL_PREFIX, in->name, head, sizeof head, req, size) != 0) {
-            ferry_server_abort(in->server, call); /* the link is full or down: fail now, never wait */
-            C.failed_in++;
-            continue;
-        }
+        int sent = send_frame(FYB_CALL_PREFIX, topic, head, sizeof head, req, size) == 0;
         if (in->ncalls == in->cap) {
             in->cap = in->cap ? 2 * in->cap : 16;
             in->calls = xrealloc(in->calls, in->cap * sizeof *in->calls);
         }
-        in->calls[in->ncalls++] =
-            (struct open_call){.token = token, .call = call, .heard_ns = now_ns(CLOCK_MONOTONIC)};
-        C.requests_out++;
+        struct open_call *oc = &in->calls[in->ncalls++];
+        *oc = (struct open_call){.token = token, .call = call, .heard_ns = now_ns(CLOCK_MONOTONIC)};
+        if (sent) {
+            C.requests_out++;
+        } else if (try_abort(in, oc) == ENDED) { /* the link is full or down: fail now, never wait */
+            end_open_call(in, oc);
+        }
     }
 }
 
 /* Asks the peer about the calls that have been quiet for a while: it fails
  * those it does not know (see receive_probe). Lost requests and lost last
  * responses so end in a failure instead of a call that waits for ever. */
-static void send_probe(struct call_in *in, const unsigned char *tokens, size_t n, uint64_t now)
-{
-    unsigned char head[FYB_CALL_HEADER_SIZE];
-    uint64_t token = ++C.next_token;
-    fyb_call_header h = {
-        .origin = B.origin, .target = in->peer, .token = token, .flags = FYB_REQUEST_PROBE, .payload_size = 8 * n};
-    fyb_call_encode(head, &h);
-    if (send_frame(FYB_CALL_PREFIX, in->name, head, sizeof head, tokens, 8 * n) != 0)
-        return;
-    C.probed += n;
-    if (!in->probe_sent_ns) /* the answer to any later probe answers this one too */
-        in->probe_sent_ns = now;
-    in->probe_token = token;
-}
-
 static void probe(struct call_in *in, uint64_t now)
 {
     unsigned char tokens[PROBE_MAX * 8];
     size_t n = 0;
-    for (size_t i = 0; i < in->ncalls && n < PROBE_MAX; i++)
-        if (now - in->calls[i].heard_ns >= PROBE_AFTER_NS)
-            fyb_put64(tokens + 8 * n++, in->calls[i].token);
+    for (size_t i = 0; i < in->ncalls; i++) {
+        if (in->calls[i].failing || now - in->calls[i].heard_ns < PROBE_AFTER_NS)
+            continue;
+        fyb_put64(tokens + 8 * n++, in->calls[i].token);
+        if (n == PROBE_MAX) {
+            send_probe(in, tokens, n, now);
+            n = 0;
+        }
+    }
     if (n)
         send_probe(in, tokens, n, now);
 }
 
-/* Marks a stand-in for closing; calls_timer closes it (never while the
- * poll set may still name its fd). */
+/* Marks a stand-in for closing; calls_timer closes it. */
 static void close_in(struct call_in *in, const char *why)
 {
     if (in->closing)
@@ -648,13 +720,31 @@ static void free_in(struct call_in *in)
     /* Closing the server fails the local clients' open calls on it with
      * FERRY_EDISCONNECTED; finishing them first would end them as if done. */
     ferry_server_close(in->server);
-    while (in->backlog) {
-        struct pending_resp *p = in->backlog;
-        in->backlog = p->next;
-        free(p);
-    }
+    for (size_t i = 0; i < in->ncalls; i++)
+        drop_held(&in->calls[i]);
     free(in->calls);
     free(in);
+}
+
+/* A stand-in's open calls: aborts to retry, held responses to give. */
+static void tend_calls(struct call_in *in)
+{
+    for (size_t i = 0; i < in->ncalls;) {
+        struct open_call *oc = &in->calls[i];
+        int ended = oc->failing ? try_abort(in, oc) == ENDED : flush_held(in, oc);
+        if (ended)
+            end_open_call(in, oc); /* the last one moved to i */
+        else
+            i++;
+    }
+}
+
+static int has_held(const struct call_in *in)
+{
+    for (size_t i = 0; i < in->ncalls; i++)
+        if (in->calls[i].held || in->calls[i].failing)
+            return 1;
+    return 0;
 }
 
 /* ---- the main loop's hooks ----------------------------------------------------- */
@@ -678,21 +768,22 @@ int calls_receive(const unsigned char *frame, size_t len)
         }
         return 1;
     }
-    if (fyb_split_topic(frame, len, FYB_CALL_PREFIX, FYB_CALL_PREFIX_LEN, FERRY_SERVICE_NAME_MAX, &tname, &nlen,
+    if (fyb_split_topic(frame, len, FYB_CALL_PREFIX, FYB_CALL_PREFIX_LEN, 17 + FERRY_SERVICE_NAME_MAX, &tname, &nlen,
                         &rest, &rest_len) == 0) {
         fyb_call_header h;
-        if (fyb_call_decode(&h, rest, rest_len) != 0)
+        if (nlen < 18 || tname[16] != '/' || fyb_call_decode(&h, rest, rest_len) != 0) {
             B.rx_bad++;
-        else if (h.origin == B.origin)
+        } else if (h.origin == B.origin) {
             B.rx_loop++;
-        else if (h.target != B.origin)
-            C.not_ours++; /* for another bridge that serves it too */
-        else {
-            copy_name(name, tname, nlen);
+        } else if (memcmp(tname, C.own_hex, 16) != 0 || h.target != B.origin) {
+            C.not_ours++; /* another bridge's (it should not reach us: ZeroMQ filters by topic) */
+        } else {
+            copy_name(name, tname + 17, nlen - 17);
+            struct call_out *o = find_out(name);
             if (h.flags & FYB_REQUEST_PROBE)
-                receive_probe(name, &h, rest + FYB_CALL_HEADER_SIZE);
+                receive_probe(o, &h, rest + FYB_CALL_HEADER_SIZE);
             else
-                receive_request(name, &h, rest + FYB_CALL_HEADER_SIZE);
+                receive_request(o, &h, rest + FYB_CALL_HEADER_SIZE);
         }
         return 1;
     }
@@ -710,28 +801,51 @@ int calls_receive(const unsigned char *frame, size_t len)
     return 0;
 }
 
+/* The topic this bridge's requests come on: "ferry-call/<origin>/". */
+const char *calls_request_topic(void)
+{
+    static char topic[FYB_CALL_PREFIX_LEN + 18];
+    hex_of(C.own_hex, B.origin);
+    snprintf(topic, sizeof topic, "%s%s/", FYB_CALL_PREFIX, C.own_hex);
+    return topic;
+}
+
 void calls_polls(struct poll_set *ps, uint64_t now)
 {
     (void)now;
     for (size_t i = 0; i < C.nout; i++)
         if (C.outs[i]->client && !C.outs[i]->stalled)
             poll_add(ps, C.outs[i]->fd, out_ready, C.outs[i]);
-    for (size_t i = 0; i < C.nin; i++)
-        if (C.ins[i]->server && !C.ins[i]->closing && !C.ins[i]->full)
-            poll_add(ps, C.ins[i]->fd, in_ready, C.ins[i]);
+    for (size_t i = 0; i < C.nin; i++) {
+        struct call_in *in = C.ins[i];
+        if (in->server && !in->closing && !in->draining && !in->full)
+            poll_add(ps, in->fd, in_ready, in);
+    }
 }
 
 uint64_t calls_timer(uint64_t now)
 {
     uint64_t next = 0;
+#define WAKE_AT(t)                                                                                                     \
+    do {                                                                                                               \
+        if (!next || (t) < next)                                                                                       \
+            next = (t);                                                                                                \
+    } while (0)
     for (size_t i = 0; i < C.nout; i++) {
         struct call_out *o = C.outs[i];
         if (o->stalled)
             unstall(o);
         if (o->stalled)
-            next = now + RETRY_NS;
+            WAKE_AT(now + RETRY_NS);
         else if (o->client && o->ncalls)
-            out_ready(o); /* a take also notices a server that died mid-call (its fd does not) */
+            out_ready(o); /* a take runs the client's liveness check: a server that died mid-call */
+        if (serving(o)) {
+            if (now >= o->next_announce) {
+                announce(o);
+                o->next_announce = now + ANNOUNCE_EVERY_NS;
+            }
+            WAKE_AT(o->next_announce);
+        }
     }
     for (size_t i = 0; i < C.nin;) {
         struct call_in *in = C.ins[i];
@@ -739,6 +853,8 @@ uint64_t calls_timer(uint64_t now)
             close_in(in, "its announcements stopped");
         if (!in->closing && in->server && in->probe_sent_ns && now - in->probe_sent_ns > PROBE_DEAD_NS)
             close_in(in, "its bridge does not answer: does it --connect to this bridge's --bind?");
+        if (!in->closing && in->draining && in->ncalls == 0)
+            close_in(in, "servers of it run here now");
         if (in->closing && now - in->last_heard > STANDIN_EXPIRY_NS) {
             /* a stand-in that failed to open is kept until then, so that
              * announcements do not retry it every second */
@@ -751,21 +867,22 @@ uint64_t calls_timer(uint64_t now)
             in->server = NULL;
         }
         if (in->server) {
-            backlog_flush(in);
-            if (in->backlog)
-                next = now + RETRY_NS;
+            tend_calls(in);
+            if (has_held(in))
+                WAKE_AT(now + RETRY_NS);
             if (in->ncalls && now >= in->next_probe) {
                 probe(in, now);
                 in->next_probe = now + PROBE_EVERY_NS;
             }
-            if (in->ncalls && (!next || in->next_probe < next))
-                next = in->next_probe;
+            if (in->ncalls)
+                WAKE_AT(in->next_probe);
+            if (in->probe_sent_ns)
+                WAKE_AT(in->probe_sent_ns + PROBE_DEAD_NS + 1);
         }
-        uint64_t expiry = in->last_heard + STANDIN_EXPIRY_NS + 1;
-        if (!next || expiry < next)
-            next = expiry;
+        WAKE_AT(in->last_heard + STANDIN_EXPIRY_NS + 1);
         i++;
     }
+#undef WAKE_AT
     return next;
 }
 
@@ -773,16 +890,18 @@ void calls_stats(FILE *out)
 {
     size_t served = 0, standins = 0;
     for (size_t i = 0; i < C.nout; i++)
-        served += C.outs[i]->servers > 0;
+        served += serving(C.outs[i]);
     for (size_t i = 0; i < C.nin; i++)
         standins += C.ins[i]->server != NULL;
     fprintf(out,
-            " calls: served=%zu requests_in=%llu responses_out=%llu failed_out=%llu standins=%zu requests_out=%llu "
-            "responses_in=%llu failed_in=%llu probed=%llu unknown_replies=%llu",
+            " calls: served=%zu requests_in=%llu responses_out=%llu failed_out=%llu unsent=%llu standins=%zu "
+            "requests_out=%llu responses_in=%llu failed_in=%llu probed=%llu bad_replies=%llu unknown_replies=%llu "
+            "not_ours=%llu refused=%llu",
             served, (unsigned long long)C.requests_in, (unsigned long long)C.responses_out,
-            (unsigned long long)C.failed_out, standins, (unsigned long long)C.requests_out,
-            (unsigned long long)C.responses_in, (unsigned long long)C.failed_in, (unsigned long long)C.probed,
-            (unsigned long long)C.unknown_replies);
+            (unsigned long long)C.failed_out, (unsigned long long)C.unsent, standins,
+            (unsigned long long)C.requests_out, (unsigned long long)C.responses_in, (unsigned long long)C.failed_in,
+            (unsigned long long)C.probed, (unsigned long long)C.bad_replies, (unsigned long long)C.unknown_replies,
+            (unsigned long long)C.not_ours, (unsigned long long)C.refused);
 }
 
 void calls_teardown(void)

@@ -10,7 +10,9 @@
  * has just raised: they are its own echo. A local notification of the same
  * id in that window coalesces with the remote one, as two notifications of
  * one id do between two collections anywhere in ferry. Ids received from a
- * peer are never sent on, so events do not loop between bridges.
+ * peer are never sent on, so events do not loop between bridges. (A frame
+ * whose ids are not strictly increasing is refused: the echo filter relies
+ * on the order.)
  *
  * FERRY_EVENT_PEER_GONE is local: a listener reports it when a notifier of
  * its own domain goes away. It is not forwarded.
@@ -25,8 +27,9 @@
 struct ev_out { /* an exported event service */
     char name[FERRY_SERVICE_NAME_MAX + 1];
     ferry_event_opts opts;
-    ferry_listener *listener;
+    ferry_listener *listener; /* NULL while it cannot be opened */
     int fd;
+    int open_failed; /* said so once */
     uint64_t forwarded, dropped;
 };
 
@@ -53,29 +56,35 @@ static struct ev_out *find_out(const char *name)
     return NULL;
 }
 
+/* Opens a listener on an exported event service; one that cannot be opened
+ * is kept without a listener and tried again at the next scans, said once. */
 void events_found(const ferry_service_info *info)
 {
-    if (info->pattern != FERRY_PATTERN_EVENT || !wanted(info->name, DIR_EXPORT) || find_out(info->name))
+    if (info->pattern != FERRY_PATTERN_EVENT || !wanted(info->name, DIR_EXPORT))
         return;
-    struct ev_out *o = calloc(1, sizeof *o);
-    if (!o)
-        die_oom();
-    snprintf(o->name, sizeof o->name, "%s", info->name);
+    struct ev_out *o = find_out(info->name);
+    if (o && o->listener)
+        return;
+    if (!o) {
+        o = calloc(1, sizeof *o);
+        if (!o)
+            die_oom();
+        snprintf(o->name, sizeof o->name, "%s", info->name);
+        o->fd = -1;
+        E.outs = xrealloc(E.outs, (E.nout + 1) * sizeof *E.outs);
+        E.outs[E.nout++] = o;
+    }
     o->opts = info->event_opts;
-    if (ferry_listener_open(&o->listener, B.node, o->name, &o->opts) != FERRY_OK) {
-        logmsg("cannot listen to %s: %s", o->name, ferry_last_error_message());
-        free(o);
-        return;
-    }
-    o->fd = ferry_listener_fd(o->listener);
-    if (o->fd < 0) {
-        logmsg("ferry_listener_fd(%s): %s", o->name, ferry_last_error_message());
+    if (ferry_listener_open(&o->listener, B.node, o->name, &o->opts) != FERRY_OK ||
+        (o->fd = ferry_listener_fd(o->listener)) < 0) {
+        if (!o->open_failed)
+            logmsg("cannot listen to %s: %s", o->name, ferry_last_error_message());
+        o->open_failed = 1;
         ferry_listener_close(o->listener);
-        free(o);
+        o->listener = NULL;
         return;
     }
-    E.outs = xrealloc(E.outs, (E.nout + 1) * sizeof *E.outs);
-    E.outs[E.nout++] = o;
+    o->open_failed = 0;
     if (cfg.verbose)
         logmsg("exporting events of %s (max_event_id %u)", o->name, o->opts.max_event_id);
 }
@@ -130,7 +139,8 @@ void events_polls(struct poll_set *ps, uint64_t now)
 {
     (void)now;
     for (size_t i = 0; i < E.nout; i++)
-        poll_add(ps, E.outs[i]->fd, out_ready, E.outs[i]);
+        if (E.outs[i]->listener)
+            poll_add(ps, E.outs[i]->fd, out_ready, E.outs[i]);
 }
 
 static struct ev_in *get_in(const char *name, const fyb_event_header *h)
@@ -199,6 +209,8 @@ int events_receive(const unsigned char *frame, size_t len)
     for (uint32_t i = 0; i < h.count; i++)
         ids[i] = fyb_get32(rest + FYB_EVENT_HEADER_SIZE + 4 * i);
     struct ev_out *echo = find_out(name);
+    if (echo && !echo->listener)
+        echo = NULL;
     if (echo)
         collect(echo, NULL, 0); /* what local notifiers raised so far goes out first */
     size_t raised = 0;
@@ -218,7 +230,9 @@ int events_receive(const unsigned char *frame, size_t len)
 void events_stats(FILE *out)
 {
     uint64_t fw = 0, drop = 0, raised = 0, failed = 0;
+    size_t exported = 0;
     for (size_t i = 0; i < E.nout; i++) {
+        exported += E.outs[i]->listener != NULL;
         fw += E.outs[i]->forwarded;
         drop += E.outs[i]->dropped;
     }
@@ -229,7 +243,7 @@ void events_stats(FILE *out)
     fprintf(out,
             " events: exported=%zu ids_out=%llu ids_dropped=%llu echoes=%llu imported=%zu ids_in=%llu "
             "ids_failed=%llu",
-            E.nout, (unsigned long long)fw, (unsigned long long)drop, (unsigned long long)E.echoes, E.nin,
+            exported, (unsigned long long)fw, (unsigned long long)drop, (unsigned long long)E.echoes, E.nin,
             (unsigned long long)raised, (unsigned long long)failed);
 }
 

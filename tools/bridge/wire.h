@@ -25,16 +25,16 @@
 #define FYB_HEADER_SIZE 224
 #define FYB_TYPE_MAX 128 /* type name field, NUL padded (at most 127 bytes used) */
 
-/* Offsets of the fields in frame 2. */
+/* Offsets of the fields of the header. */
 enum {
     FYB_OFF_MAGIC = 0,            /* 4 bytes "FYBR" */
-    FYB_OFF_VERSION = 4,          /* u16: 1 */
+    FYB_OFF_VERSION = 4,          /* u16: 2 */
     FYB_OFF_HEADER_SIZE = 6,      /* u16: 224 */
     FYB_OFF_ORIGIN = 8,           /* u64: random id of the bridge that first forwarded it */
     FYB_OFF_PUBLISHER = 16,       /* u64: ferry publisher id at the origin */
     FYB_OFF_SEQUENCE = 24,        /* u64: sequence at the origin publisher (1, 2, ...) */
     FYB_OFF_TIMESTAMP = 32,       /* u64: CLOCK_MONOTONIC ns at the origin publisher (0: none) */
-    FYB_OFF_PAYLOAD_SIZE = 40,    /* u64: bytes in frame 3 */
+    FYB_OFF_PAYLOAD_SIZE = 40,    /* u64: bytes after the header */
     FYB_OFF_MAX_PAYLOAD = 48,     /* u64: service option max_payload */
     FYB_OFF_ALIGNMENT = 56,       /* u32: service option alignment */
     FYB_OFF_HISTORY = 60,         /* u32 */
@@ -239,8 +239,8 @@ static inline void fyb_event_encode(unsigned char out[FYB_EVENT_HEADER_SIZE], co
     fyb_put32(out + FYB_EV_OFF_COUNT, h->count);
 }
 
-/* Decodes the header and checks that exactly count ids follow, each at most
- * max_event_id. 0 on success, -1 otherwise. */
+/* Decodes the header and checks that exactly count ids follow, strictly
+ * increasing, each at most max_event_id. 0 on success, -1 otherwise. */
 static inline int fyb_event_decode(fyb_event_header *h, const unsigned char *in, size_t len)
 {
     if (len < FYB_EVENT_HEADER_SIZE || memcmp(in + FYB_EV_OFF_MAGIC, FYB_EVENT_MAGIC, 4) != 0 ||
@@ -255,9 +255,13 @@ static inline int fyb_event_decode(fyb_event_header *h, const unsigned char *in,
     if (h->count == 0 || h->count > FYB_EVENT_MAX_IDS || h->max_event_id >= FYB_EVENT_MAX_IDS ||
         len - FYB_EVENT_HEADER_SIZE != (size_t)h->count * 4)
         return -1;
-    for (uint32_t i = 0; i < h->count; i++)
-        if (fyb_get32(in + FYB_EVENT_HEADER_SIZE + 4 * i) > h->max_event_id)
+    uint32_t prev = 0;
+    for (uint32_t i = 0; i < h->count; i++) {
+        uint32_t id = fyb_get32(in + FYB_EVENT_HEADER_SIZE + 4 * i);
+        if (id > h->max_event_id || (i > 0 && id <= prev))
             return -1;
+        prev = id;
+    }
     return 0;
 }
 
@@ -266,9 +270,11 @@ static inline int fyb_event_decode(fyb_event_header *h, const unsigned char *in,
  *   announcement: "ferry-server/" + service, NUL, FYB_ANNOUNCE_SIZE bytes.
  *       A bridge with servers of an exported service says so every second;
  *       importing bridges open a stand-in server for it while it does.
- *   request:      "ferry-call/" + service, NUL, FYB_CALL_HEADER_SIZE bytes,
- *       payload. Sent to one announcing bridge (target). A probe is a
- *       request with FYB_REQUEST_PROBE whose payload lists call tokens.
+ *   request:      "ferry-call/" + 16 lowercase hex digits of the serving
+ *       bridge's origin (target) + "/" + service, NUL,
+ *       FYB_CALL_HEADER_SIZE bytes, payload. ZeroMQ filters by topic at the
+ *       sender, so only the target receives it. A probe is a request with
+ *       FYB_REQUEST_PROBE whose payload lists call tokens.
  *   response:     "ferry-reply/" + 16 lowercase hex digits of the calling
  *       bridge's origin, NUL, FYB_CALL_HEADER_SIZE bytes, payload (may be
  *       empty for an end of stream or a failure).
@@ -373,13 +379,13 @@ enum {
     FYB_CALL_OFF_TARGET = 16,      /* u64: request: the bridge that is to serve it; response: the caller */
     FYB_CALL_OFF_TOKEN = 24,       /* u64: the calling bridge's id of the call */
     FYB_CALL_OFF_FLAGS = 32,       /* u32: responses: FYB_REPLY_*; requests: FYB_REQUEST_* */
-    FYB_CALL_OFF_RESERVED = 36,    /* u32: 0 */
+    FYB_CALL_OFF_SEQUENCE = 36,    /* u32: responses: their number in the call (0, 1, ...); else 0 */
     FYB_CALL_OFF_PAYLOAD_SIZE = 40 /* u64: bytes after the header */
 };
 
 typedef struct fyb_call_header {
     uint64_t origin, target, token;
-    uint32_t flags;
+    uint32_t flags, sequence;
     uint64_t payload_size;
 } fyb_call_header;
 
@@ -393,6 +399,7 @@ static inline void fyb_call_encode(unsigned char out[FYB_CALL_HEADER_SIZE], cons
     fyb_put64(out + FYB_CALL_OFF_TARGET, h->target);
     fyb_put64(out + FYB_CALL_OFF_TOKEN, h->token);
     fyb_put32(out + FYB_CALL_OFF_FLAGS, h->flags);
+    fyb_put32(out + FYB_CALL_OFF_SEQUENCE, h->sequence);
     fyb_put64(out + FYB_CALL_OFF_PAYLOAD_SIZE, h->payload_size);
 }
 
@@ -407,6 +414,7 @@ static inline int fyb_call_decode(fyb_call_header *h, const unsigned char *in, s
     h->target = fyb_get64(in + FYB_CALL_OFF_TARGET);
     h->token = fyb_get64(in + FYB_CALL_OFF_TOKEN);
     h->flags = fyb_get32(in + FYB_CALL_OFF_FLAGS);
+    h->sequence = fyb_get32(in + FYB_CALL_OFF_SEQUENCE);
     h->payload_size = fyb_get64(in + FYB_CALL_OFF_PAYLOAD_SIZE);
     return h->payload_size == len - FYB_CALL_HEADER_SIZE ? 0 : -1;
 }
