@@ -5,7 +5,7 @@
  * loopback in the same run, for 64 B and 1 MiB.
  *
  *   ferry-bridge-bench PATH/TO/ferry-bridge [--quick] [--only 64|1m] [--spin-us US]
- *                      [--queue N] [--block] [--shared-context]
+ *                      [--queue N] [--block] [--shared-context] [--calls]
  *
  * Latency: one sample in flight at a time; the sender writes CLOCK_MONOTONIC
  * into the payload and the receiver (same process) subtracts it on arrival.
@@ -17,6 +17,11 @@
  * instead of overwriting what it has not taken yet, and what the link cannot
  * carry is dropped at bridge A's ZeroMQ socket, as plain ZeroMQ's PUB drops
  * at its own.
+ *
+ * --calls adds 64 B request-response round trips, one call at a time: a
+ * ferry client in domain B calling a server in domain A through the bridges'
+ * stand-in, next to ZeroMQ REQ/REP over TCP loopback (REP in a thread with a
+ * context of its own).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -354,6 +359,149 @@ static struct tput bridge_throughput(struct fpair *f, size_t size, uint64_t dur)
     return finish_tput(&s, received, t0, tlast);
 }
 
+/* ---- calls (--calls) ------------------------------------------------------------- */
+
+/* A server that answers every request with one response, its own bytes
+ * (ferry: in domain A, reached from domain B through the bridges; ZeroMQ: a
+ * REP socket in a context of its own). Round trips are measured one call at
+ * a time, the client blocking as an ordinary one would. */
+struct echo {
+    const char *domain, *service;
+    void *zrep;
+    _Atomic int stop, ready;
+};
+
+static void *ferry_echo_main(void *arg)
+{
+    struct echo *e = arg;
+    ferry_node_opts no;
+    ferry_node_opts_init(&no);
+    no.domain = e->domain;
+    ferry_node *node = NULL;
+    ferry_server *s = NULL;
+    if (ferry_node_open(&node, "bench-server", &no) != FERRY_OK || ferry_server_open(&s, node, e->service, NULL) != FERRY_OK) {
+        fprintf(stderr, "bench: echo server: %s\n", ferry_last_error_message());
+        atomic_store(&e->ready, -1);
+        ferry_node_close(node);
+        return NULL;
+    }
+    atomic_store(&e->ready, 1);
+    while (!atomic_load(&e->stop)) {
+        if (ferry_server_wait(s, 100000000) != FERRY_OK)
+            continue;
+        ferry_call call;
+        const void *req;
+        size_t size;
+        while (ferry_server_take(s, &call, &req, &size) == FERRY_OK) {
+            ferry_server_respond_copy(s, call, req, size, FERRY_RESPONSE_LAST);
+            ferry_server_finish(s, call);
+        }
+    }
+    ferry_node_close(node);
+    return NULL;
+}
+
+static void *zmq_echo_main(void *arg)
+{
+    struct echo *e = arg;
+    unsigned char buf[4096];
+    while (!atomic_load(&e->stop)) {
+        int n = zmq_recv(e->zrep, buf, sizeof buf, 0);
+        if (n >= 0)
+            zmq_send(e->zrep, buf, (size_t)n, 0);
+    }
+    return NULL;
+}
+
+static struct lat zmq_call_rtt(size_t size, int iters)
+{
+    void *cs = zmq_ctx_new(), *cc = zmq_ctx_new();
+    void *rep = zmq_socket(cs, ZMQ_REP), *req = zmq_socket(cc, ZMQ_REQ);
+    int to = 200, zero = 0;
+    char ep[64];
+    size_t len = sizeof ep;
+    zmq_setsockopt(rep, ZMQ_RCVTIMEO, &to, sizeof to);
+    zmq_bind(rep, "tcp://127.0.0.1:*");
+    zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, ep, &len);
+    zmq_connect(req, ep);
+    struct echo e = {.zrep = rep};
+    pthread_t th;
+    pthread_create(&th, NULL, zmq_echo_main, &e);
+    unsigned char *buf = calloc(1, size), *rbuf = malloc(size);
+    uint64_t *v = calloc((size_t)iters, sizeof *v);
+    int n = 0;
+    for (int i = 0; i < iters; i++) {
+        uint64_t t = now_ns();
+        zmq_send(req, buf, size, 0);
+        if (zmq_recv(req, rbuf, size, 0) >= 0)
+            v[n++] = now_ns() - t;
+    }
+    struct lat l = summarize(v, n, iters - n);
+    atomic_store(&e.stop, 1);
+    pthread_join(th, NULL);
+    zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(rep, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(req);
+    zmq_close(rep);
+    zmq_ctx_term(cc);
+    zmq_ctx_term(cs);
+    free(buf);
+    free(rbuf);
+    free(v);
+    return l;
+}
+
+static struct lat bridge_call_rtt(const char *da, const char *db, size_t size, int iters)
+{
+    struct lat l = {0, 0, 0, iters};
+    struct echo e = {.domain = da, .service = "bench/rr"};
+    pthread_t th;
+    pthread_create(&th, NULL, ferry_echo_main, &e);
+    while (!atomic_load(&e.ready))
+        usleep(1000);
+    ferry_node_opts no;
+    ferry_node_opts_init(&no);
+    no.domain = db;
+    ferry_node *node = NULL;
+    ferry_client *c = NULL;
+    if (atomic_load(&e.ready) < 0 || ferry_node_open(&node, "bench-client", &no) != FERRY_OK ||
+        ferry_client_open(&c, node, "bench/rr", NULL) != FERRY_OK ||
+        ferry_client_wait_server(c, 10000000000ll) != FERRY_OK) {
+        fprintf(stderr, "bench: no stand-in for bench/rr: %s\n", ferry_last_error_message());
+    } else {
+        unsigned char *buf = calloc(1, size);
+        uint64_t *v = calloc((size_t)iters, sizeof *v);
+        int n = 0;
+        for (int i = 0; i < iters; i++) {
+            uint64_t t = now_ns(), id;
+            if (ferry_client_send_copy(c, buf, size, &id) != FERRY_OK)
+                continue;
+            for (int last = 0; !last;) {
+                uint64_t got;
+                const void *r;
+                size_t sz;
+                if (ferry_client_wait(c, 1000000000) != FERRY_OK)
+                    break;
+                int rc = ferry_client_take(c, &got, &r, &sz, &last);
+                if (rc == FERRY_EAGAIN)
+                    continue;
+                ferry_client_release(c, r);
+                if (rc != FERRY_OK)
+                    break;
+                if (last)
+                    v[n++] = now_ns() - t;
+            }
+        }
+        l = summarize(v, n, iters - n);
+        free(buf);
+        free(v);
+    }
+    atomic_store(&e.stop, 1);
+    pthread_join(th, NULL);
+    ferry_node_close(node);
+    return l;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -366,7 +514,9 @@ int main(int argc, char **argv)
                 "  --block           the ferry services use FERRY_OVERFLOW_BLOCK (default DROP_OLDEST)\n"
                 "  --spin-us US      passed to both bridges (default: not given, i.e. 0)\n"
                 "  --shared-context  plain ZeroMQ PUB and SUB share one context and I/O thread\n"
-                "                    (how this benchmark measured before; see docs/bridge.md)\n",
+                "                    (how this benchmark measured before; see docs/bridge.md)\n"
+                "  --calls           also 64 B request-response round trips: a ferry call through\n"
+                "                    the bridges (both then bind and connect) next to ZeroMQ REQ/REP\n",
                 argv[0]);
         return argc < 2 ? 2 : 0;
     }
@@ -377,7 +527,7 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
-    int quick = 0;
+    int quick = 0, calls = 0;
     const char *only = NULL;
     char *spin = NULL;
     for (int i = 2; i < argc; i++) {
@@ -392,6 +542,8 @@ int main(int argc, char **argv)
             local_queue = (uint32_t)atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--block")) {
             local_block = 1;
+        } else if (!strcmp(argv[i], "--calls")) {
+            calls = 1;
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc &&
                    (!strcmp(argv[i + 1], "64") || !strcmp(argv[i + 1], "1m"))) {
             only = argv[++i];
@@ -406,10 +558,25 @@ int main(int argc, char **argv)
     int port = free_port();
     snprintf(bind_ep, sizeof bind_ep, "tcp://127.0.0.1:%d", port);
     snprintf(conn_ep, sizeof conn_ep, "tcp://127.0.0.1:%d", port);
-    char *argv_a[] = {argv[1], "--domain", da, "--bind", bind_ep, "--export", "bench/*",
-                      "--scan-ms", "20", spin ? "--spin-us" : NULL, spin, NULL};
-    char *argv_b[] = {argv[1], "--domain", db, "--connect", conn_ep, "--import", "bench/*",
-                      spin ? "--spin-us" : NULL, spin, NULL};
+    /* Calls need both bridges to hear each other: B binds too, A connects. */
+    char bind_b[64], conn_b[64];
+    int port_b = free_port();
+    snprintf(bind_b, sizeof bind_b, "tcp://127.0.0.1:%d", port_b);
+    snprintf(conn_b, sizeof conn_b, "tcp://127.0.0.1:%d", port_b);
+    char *spin_a[] = {spin ? "--spin-us" : NULL, spin, NULL};
+    char *argv_a[16] = {argv[1], "--domain", da, "--bind", bind_ep, "--export", "bench/*", "--scan-ms", "20"};
+    char *argv_b[16] = {argv[1], "--domain", db, "--connect", conn_ep, "--import", "bench/*"};
+    int na = 9, nb = 7;
+    if (calls) {
+        argv_a[na++] = "--connect";
+        argv_a[na++] = conn_b;
+        argv_b[nb++] = "--bind";
+        argv_b[nb++] = bind_b;
+    }
+    for (int k = 0; spin_a[k]; k++) {
+        argv_a[na++] = spin_a[k];
+        argv_b[nb++] = spin_a[k];
+    }
     pid_t pa = spawn(argv_a), pb = spawn(argv_b);
 
     static const struct {
@@ -449,6 +616,16 @@ int main(int argc, char **argv)
         printf("%-6s %-12s %12.1f %12.1f %8d %14.0f %10.1f %7.1f\n", cases[c].name, "ferry-bridge", fl.median_us,
                fl.p99_us, fl.lost, ft.msgs_s, ft.mb_s, ft.delivered_pct);
         fflush(stdout);
+    }
+    if (calls && rc == 0) {
+        int iters = quick ? 400 : 2000;
+        struct lat zc = zmq_call_rtt(64, iters), fc = bridge_call_rtt(da, db, 64, iters);
+        printf("%-6s %-12s %12.1f %12.1f %8d   (round trips, not one-way)\n", "64 B", "zmq req/rep", zc.median_us,
+               zc.p99_us, zc.lost);
+        printf("%-6s %-12s %12.1f %12.1f %8d   (round trips, not one-way)\n", "64 B", "ferry call", fc.median_us,
+               fc.p99_us, fc.lost);
+        if (fc.n == 0)
+            rc = 1;
     }
     kill(pa, SIGTERM);
     kill(pb, SIGTERM);
