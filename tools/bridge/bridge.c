@@ -366,18 +366,22 @@ void copy_name(char out[FERRY_SERVICE_NAME_MAX + 1], const char *name, size_t le
     out[len] = '\0';
 }
 
-int send_frame(const char *prefix, const char *name, const void *head, size_t head_len, const void *body,
-               size_t body_len)
+/* The outbox: a ring of messages the link did not take yet (see bridge.h). */
+#define OUTBOX_MAX 4096
+static struct {
+    zmq_msg_t msg[OUTBOX_MAX];
+    size_t head, n;
+    uint64_t dropped;
+} O;
+
+/* Builds the frame; 0 and *m initialized, or -1. */
+static int build_frame(zmq_msg_t *m, const char *prefix, const char *name, const void *head, size_t head_len,
+                       const void *body, size_t body_len)
 {
-    if (!B.pub) {
-        errno = ENOTSUP;
-        return -1;
-    }
     size_t plen = strlen(prefix), nlen = strlen(name);
-    zmq_msg_t m;
-    if (zmq_msg_init_size(&m, plen + nlen + 1 + head_len + body_len) != 0)
+    if (zmq_msg_init_size(m, plen + nlen + 1 + head_len + body_len) != 0)
         return -1;
-    unsigned char *d = zmq_msg_data(&m);
+    unsigned char *d = zmq_msg_data(m);
     memcpy(d, prefix, plen);
     memcpy(d + plen, name, nlen);
     d[plen + nlen] = '\0';
@@ -385,6 +389,75 @@ int send_frame(const char *prefix, const char *name, const void *head, size_t he
         memcpy(d + plen + nlen + 1, head, head_len);
     if (body_len)
         memcpy(d + plen + nlen + 1 + head_len, body, body_len);
+    return 0;
+}
+
+void outbox_flush(void)
+{
+    while (O.n) {
+        zmq_msg_t *m = &O.msg[O.head];
+        if (zmq_msg_send(m, B.pub, ZMQ_DONTWAIT) < 0) {
+            if (errno == EAGAIN)
+                return;
+            zmq_msg_close(m); /* cannot be sent at all */
+            O.dropped++;
+        }
+        O.head = (O.head + 1) % OUTBOX_MAX;
+        O.n--;
+    }
+}
+
+int outbox_pending(void) { return O.n != 0; }
+
+uint64_t outbox_dropped(void) { return O.dropped; }
+
+int send_control(const char *prefix, const char *name, const void *head, size_t head_len, const void *body,
+                 size_t body_len)
+{
+    if (!B.pub) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    outbox_flush(); /* what waits goes first */
+    zmq_msg_t m;
+    if (build_frame(&m, prefix, name, head, head_len, body, body_len) != 0)
+        return -1;
+    if (O.n == 0 && zmq_msg_send(&m, B.pub, ZMQ_DONTWAIT) >= 0)
+        return 0;
+    if ((O.n == 0 && errno != EAGAIN) || O.n == OUTBOX_MAX) {
+        int e = O.n == OUTBOX_MAX ? EAGAIN : errno;
+        zmq_msg_close(&m);
+        O.dropped++;
+        errno = e;
+        return -1;
+    }
+    zmq_msg_t *slot = &O.msg[(O.head + O.n) % OUTBOX_MAX];
+    zmq_msg_init(slot);
+    zmq_msg_move(slot, &m);
+    zmq_msg_close(&m);
+    O.n++;
+    return 0;
+}
+
+static void outbox_clear(void)
+{
+    while (O.n) {
+        zmq_msg_close(&O.msg[O.head]);
+        O.head = (O.head + 1) % OUTBOX_MAX;
+        O.n--;
+    }
+}
+
+int send_frame(const char *prefix, const char *name, const void *head, size_t head_len, const void *body,
+               size_t body_len)
+{
+    if (!B.pub) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    zmq_msg_t m;
+    if (build_frame(&m, prefix, name, head, head_len, body, body_len) != 0)
+        return -1;
     if (zmq_msg_send(&m, B.pub, ZMQ_DONTWAIT) < 0) {
         int e = errno;
         zmq_msg_close(&m); /* not sent: still ours */
@@ -605,8 +678,9 @@ static void print_stats(void)
 {
     fprintf(stderr, "ferry-bridge: origin %016llx", (unsigned long long)B.origin);
     samples_stats(stderr);
-    fprintf(stderr, " received=%llu loops=%llu bad=%llu unwanted=%llu |", (unsigned long long)B.rx,
-            (unsigned long long)B.rx_loop, (unsigned long long)B.rx_bad, (unsigned long long)B.rx_unwanted);
+    fprintf(stderr, " received=%llu loops=%llu bad=%llu unwanted=%llu control_dropped=%llu |",
+            (unsigned long long)B.rx, (unsigned long long)B.rx_loop, (unsigned long long)B.rx_bad,
+            (unsigned long long)B.rx_unwanted, (unsigned long long)outbox_dropped());
     events_stats(stderr);
     fputs(" |", stderr);
     calls_stats(stderr);
@@ -618,6 +692,7 @@ static void teardown(void)
     calls_teardown();
     events_teardown();
     samples_teardown();
+    outbox_clear();
     ferry_node_close(B.node);
     if (B.pub)
         zmq_close(B.pub);
@@ -673,7 +748,10 @@ static int run(void)
             print_stats();
             next_stats = now + (uint64_t)cfg.stats_s * 1000000000u;
         }
+        outbox_flush();
         uint64_t wake = next_scan;
+        if (outbox_pending() && now + 1000000u < wake)
+            wake = now + 1000000u;
         uint64_t t = calls_timer(now);
         if (t && t < wake)
             wake = t;

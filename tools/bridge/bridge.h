@@ -71,6 +71,19 @@ void copy_name(char out[FERRY_SERVICE_NAME_MAX + 1], const char *name, size_t le
 int send_frame(const char *prefix, const char *name, const void *head, size_t head_len, const void *body,
                size_t body_len);
 
+/* Sends a control frame (events, announcements, requests, probes and their
+ * answers) as send_frame does, except that one the link does not take now
+ * waits in the outbox, in order, and goes out on a later turn of the loop:
+ * on a ZMQ_XPUB_NODROP socket a full pipe to any one subscribed peer
+ * refuses the frame for all of them, and a slow peer must delay control
+ * frames, not lose them. 0 sent or queued; -1 not (the outbox is full,
+ * counted as control_dropped, or no PUB socket). */
+int send_control(const char *prefix, const char *name, const void *head, size_t head_len, const void *body,
+                 size_t body_len);
+void outbox_flush(void);
+int outbox_pending(void);
+uint64_t outbox_dropped(void);
+
 /* The fds the main loop waits on besides the SUB socket: each with what to
  * call when it is readable. Rebuilt on every turn of the loop. */
 struct poll_set {

@@ -23,7 +23,8 @@
  * local servers are preferred to remote ones.
  *
  * Stand-ins are closed and freed only in calls_timer, which runs before the
- * main loop builds its poll set: a ready callback never meets a freed one.
+ * main loop builds its poll set: a ready callback never meets a freed one
+ * (open_standin also closes a server that failed to open, never polled).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@
 #define PROBE_EVERY_NS 1000000000u    /* how often a stand-in probes its quiet calls */
 #define PROBE_MAX 512                 /* tokens per probe message */
 #define PROBE_DEAD_NS 2500000000u     /* a probe unanswered this long: the peer does not hear us */
+#define DRAIN_MAX_NS 10000000000u     /* a stand-in whose service has servers here closes within this */
+#define RETRY_MAX_NS 64000000u        /* retries back off to this while a client takes nothing */
 
 /* ---- serving side ------------------------------------------------------------ */
 
@@ -100,7 +103,9 @@ struct call_in { /* the stand-in for one peer's servers of one service */
     int fd;
     int full;     /* max_borrowed calls open: not read until one ends */
     int closing;  /* closes at the next timer; freed when it expires */
-    int draining; /* servers of it run here now: no new calls, closes once the open ones end */
+    int draining; /* servers of it run here now: closes once no call is open, or after DRAIN_MAX_NS */
+    uint64_t drain_since;
+    uint64_t retry_every, next_retry; /* held responses and aborts: when to try again */
     int warned;   /* said that the peer does not answer */
     struct open_call *calls;
     size_t ncalls, cap;
@@ -123,6 +128,10 @@ static struct {
     uint64_t not_ours, refused;
 } C;
 
+/* Whether now is more than span after since. The loop's now is read at the
+ * top of its turn, and since may have been stamped later in that turn. */
+static int later_than(uint64_t now, uint64_t since, uint64_t span) { return now > since && now - since > span; }
+
 static void hex_of(char out[17], uint64_t v) { snprintf(out, 17, "%016llx", (unsigned long long)v); }
 
 static struct call_out *find_out(const char *name)
@@ -143,8 +152,10 @@ static uint32_t own_standins(const char *name)
 }
 
 /* Sends a response (or an end, a failure, a probe answer) for token to the
- * calling bridge, on its own topic. */
-static int send_reply(uint64_t caller, uint64_t token, unsigned flags, uint32_t seq, const void *data, size_t size)
+ * calling bridge, on its own topic. control: through the outbox (failures
+ * and probe answers); responses are not, their sender stalls instead. */
+static int send_reply(uint64_t caller, uint64_t token, unsigned flags, uint32_t seq, const void *data, size_t size,
+                      int control)
 {
     char topic[17];
     hex_of(topic, caller);
@@ -152,13 +163,13 @@ static int send_reply(uint64_t caller, uint64_t token, unsigned flags, uint32_t 
     fyb_call_header h = {
         .origin = B.origin, .target = caller, .token = token, .flags = flags, .sequence = seq, .payload_size = size};
     fyb_call_encode(head, &h);
-    return send_frame(FYB_REPLY_PREFIX, topic, head, sizeof head, data, size);
+    return (control ? send_control : send_frame)(FYB_REPLY_PREFIX, topic, head, sizeof head, data, size);
 }
 
 static void fail_remote(uint64_t caller, uint64_t token)
 {
-    send_reply(caller, token, FYB_REPLY_LAST | FYB_REPLY_FAILED, 0, NULL, 0);
-    C.failed_out++;
+    if (send_reply(caller, token, FYB_REPLY_LAST | FYB_REPLY_FAILED, 0, NULL, 0, 1) == 0)
+        C.failed_out++;
 }
 
 /* A request-response service in the listing (exported or imported: an
@@ -227,7 +238,7 @@ static void announce(struct call_out *o)
     snprintf(a.request_type, sizeof a.request_type, "%s", o->req_type);
     snprintf(a.response_type, sizeof a.response_type, "%s", o->resp_type);
     fyb_announce_encode(body, &a);
-    send_frame(FYB_ANNOUNCE_PREFIX, o->name, NULL, 0, body, sizeof body);
+    send_control(FYB_ANNOUNCE_PREFIX, o->name, NULL, 0, body, sizeof body);
 }
 
 static int serving(const struct call_out *o) { return o->exported && o->client && o->servers > 0; }
@@ -248,8 +259,9 @@ void calls_scanned(void)
             struct call_in *in = C.ins[k];
             if (!in->closing && !in->draining && !strcmp(in->name, o->name)) {
                 in->draining = 1;
+                in->drain_since = now_ns(CLOCK_MONOTONIC);
                 if (cfg.verbose)
-                    logmsg("stand-in for %s of peer %016llx: servers of it run here now, it takes no more calls",
+                    logmsg("stand-in for %s of peer %016llx: servers of it run here now, it closes once idle",
                            in->name, (unsigned long long)in->peer);
             }
         }
@@ -274,7 +286,7 @@ static int pass_response(struct call_out *o, uint64_t call_id, const void *resp,
     struct fwd_call *fc = find_fwd_call(o, call_id, &at);
     if (!fc)
         return 0; /* not a call of ours any more */
-    if (send_reply(fc->caller, fc->token, flags, fc->next_seq, resp, size) != 0) {
+    if (send_reply(fc->caller, fc->token, flags, fc->next_seq, resp, size, 0) != 0) {
         if (errno == EAGAIN)
             return -1;
         C.unsent++; /* the caller notices the gap (sequence) or, for a last one, its probe */
@@ -370,7 +382,7 @@ static void receive_probe(struct call_out *o, const fyb_call_header *h, const un
         if (!open)
             fail_remote(h->origin, token);
     }
-    send_reply(h->origin, h->token, FYB_REPLY_PROBED, 0, NULL, 0);
+    send_reply(h->origin, h->token, FYB_REPLY_PROBED, 0, NULL, 0, 1);
 }
 
 /* ---- calling side: stand-ins ------------------------------------------------- */
@@ -393,7 +405,7 @@ static void send_probe(struct call_in *in, const unsigned char *tokens, size_t n
     fyb_call_header h = {
         .origin = B.origin, .target = in->peer, .token = token, .flags = FYB_REQUEST_PROBE, .payload_size = 8 * n};
     fyb_call_encode(head, &h);
-    if (send_frame(FYB_CALL_PREFIX, topic, head, sizeof head, tokens, 8 * n) != 0)
+    if (send_control(FYB_CALL_PREFIX, topic, head, sizeof head, tokens, 8 * n) != 0)
         return;
     C.probed += n;
     if (!in->probe_sent_ns) { /* the answer to this probe or any later one answers it */
@@ -513,13 +525,17 @@ enum { ANSWERED, ENDED, LATER };
 static int try_abort(struct call_in *in, struct open_call *oc)
 {
     int rc = ferry_server_abort(in->server, oc->call);
-    if (rc == FERRY_EAGAIN || rc == FERRY_ELIMIT) {
-        oc->failing = 1;
-        drop_held(oc);
-        return LATER;
+    if (rc == FERRY_OK || rc == FERRY_EDISCONNECTED) {
+        C.failed_in++;
+        return ENDED;
     }
-    C.failed_in++;
-    return ENDED;
+    if (rc == FERRY_EINVAL) /* the call had ended already */
+        return ENDED;
+    /* the client's queue is full, no loan for the marker, or another error
+     * that left the call open: its slot must not be lost, try again later */
+    oc->failing = 1;
+    drop_held(oc);
+    return LATER;
 }
 
 /* Gives one response (or an end, or a failure) to the local client. */
@@ -631,7 +647,7 @@ static void receive_reply(const fyb_call_header *h, const unsigned char *payload
     if (r == ENDED) {
         end_open_call(in, oc);
     } else if (r == LATER && !oc->failing) {
-        if (oc->nheld == HELD_MAX || oc->held_bytes + size > HELD_BYTES_MAX) {
+        if (oc->nheld == HELD_MAX || (oc->nheld && oc->held_bytes + size > HELD_BYTES_MAX)) {
             /* the local client does not keep up at all (nothing slows the
              * remote server down: the link has no flow control per call) */
             if (try_abort(in, oc) == ENDED)
@@ -668,7 +684,7 @@ static void in_ready(void *ctx)
         unsigned char head[FYB_CALL_HEADER_SIZE];
         fyb_call_header h = {.origin = B.origin, .target = in->peer, .token = token, .payload_size = size};
         fyb_call_encode(head, &h);
-        int sent = send_frame(FYB_CALL_PREFIX, topic, head, sizeof head, req, size) == 0;
+        int sent = send_control(FYB_CALL_PREFIX, topic, head, sizeof head, req, size) == 0;
         if (in->ncalls == in->cap) {
             in->cap = in->cap ? 2 * in->cap : 16;
             in->calls = xrealloc(in->calls, in->cap * sizeof *in->calls);
@@ -677,7 +693,7 @@ static void in_ready(void *ctx)
         *oc = (struct open_call){.token = token, .call = call, .heard_ns = now_ns(CLOCK_MONOTONIC)};
         if (sent) {
             C.requests_out++;
-        } else if (try_abort(in, oc) == ENDED) { /* the link is full or down: fail now, never wait */
+        } else if (try_abort(in, oc) == ENDED) { /* the outbox is full, or no PUB socket: fail now */
             end_open_call(in, oc);
         }
     }
@@ -691,7 +707,7 @@ static void probe(struct call_in *in, uint64_t now)
     unsigned char tokens[PROBE_MAX * 8];
     size_t n = 0;
     for (size_t i = 0; i < in->ncalls; i++) {
-        if (in->calls[i].failing || now - in->calls[i].heard_ns < PROBE_AFTER_NS)
+        if (in->calls[i].failing || !later_than(now, in->calls[i].heard_ns, PROBE_AFTER_NS))
             continue;
         fyb_put64(tokens + 8 * n++, in->calls[i].token);
         if (n == PROBE_MAX) {
@@ -737,6 +753,16 @@ static void tend_calls(struct call_in *in)
         else
             i++;
     }
+}
+
+/* Held responses and calls waiting for their abort: progress is when this
+ * goes down. */
+static uint64_t held_count(const struct call_in *in)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < in->ncalls; i++)
+        n += in->calls[i].nheld + (uint64_t)in->calls[i].failing;
+    return n;
 }
 
 static int has_held(const struct call_in *in)
@@ -818,7 +844,7 @@ void calls_polls(struct poll_set *ps, uint64_t now)
             poll_add(ps, C.outs[i]->fd, out_ready, C.outs[i]);
     for (size_t i = 0; i < C.nin; i++) {
         struct call_in *in = C.ins[i];
-        if (in->server && !in->closing && !in->draining && !in->full)
+        if (in->server && !in->closing && !in->full)
             poll_add(ps, in->fd, in_ready, in);
     }
 }
@@ -849,13 +875,13 @@ uint64_t calls_timer(uint64_t now)
     }
     for (size_t i = 0; i < C.nin;) {
         struct call_in *in = C.ins[i];
-        if (!in->closing && now - in->last_heard > STANDIN_EXPIRY_NS)
+        if (!in->closing && later_than(now, in->last_heard, STANDIN_EXPIRY_NS))
             close_in(in, "its announcements stopped");
-        if (!in->closing && in->server && in->probe_sent_ns && now - in->probe_sent_ns > PROBE_DEAD_NS)
+        if (!in->closing && in->server && in->probe_sent_ns && later_than(now, in->probe_sent_ns, PROBE_DEAD_NS))
             close_in(in, "its bridge does not answer: does it --connect to this bridge's --bind?");
-        if (!in->closing && in->draining && in->ncalls == 0)
+        if (!in->closing && in->draining && (in->ncalls == 0 || later_than(now, in->drain_since, DRAIN_MAX_NS)))
             close_in(in, "servers of it run here now");
-        if (in->closing && now - in->last_heard > STANDIN_EXPIRY_NS) {
+        if (in->closing && later_than(now, in->last_heard, STANDIN_EXPIRY_NS)) {
             /* a stand-in that failed to open is kept until then, so that
              * announcements do not retry it every second */
             free_in(in);
@@ -865,11 +891,23 @@ uint64_t calls_timer(uint64_t now)
         if (in->closing && in->server) {
             ferry_server_close(in->server);
             in->server = NULL;
+            for (size_t k = 0; k < in->ncalls; k++)
+                drop_held(&in->calls[k]);
+        }
+        if (in->server && has_held(in) && now >= in->next_retry) {
+            /* back off while the clients take nothing (a stuck client
+             * must not wake the bridge a thousand times a second) */
+            uint64_t before = held_count(in);
+            tend_calls(in);
+            uint64_t after = held_count(in);
+            in->retry_every = after < before ? RETRY_NS : in->retry_every ? in->retry_every * 2 : RETRY_NS;
+            if (in->retry_every > RETRY_MAX_NS)
+                in->retry_every = RETRY_MAX_NS;
+            in->next_retry = now + in->retry_every;
         }
         if (in->server) {
-            tend_calls(in);
             if (has_held(in))
-                WAKE_AT(now + RETRY_NS);
+                WAKE_AT(in->next_retry);
             if (in->ncalls && now >= in->next_probe) {
                 probe(in, now);
                 in->next_probe = now + PROBE_EVERY_NS;

@@ -104,7 +104,7 @@ static void send_ids(struct ev_out *o, const uint32_t *ids, size_t count)
     fyb_event_encode(head, &h);
     for (size_t i = 0; i < count; i++)
         fyb_put32(body + 4 * i, ids[i]);
-    if (send_frame(FYB_EVENT_PREFIX, o->name, head, sizeof head, body, 4 * count) == 0)
+    if (send_control(FYB_EVENT_PREFIX, o->name, head, sizeof head, body, 4 * count) == 0)
         o->forwarded += count;
     else
         o->dropped += count;
