@@ -58,7 +58,7 @@ struct bridge {
 extern struct bridge B;
 
 void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void die_oom(void);
+void die_oom(void) __attribute__((noreturn));
 void *xrealloc(void *p, size_t n);
 uint64_t now_ns(clockid_t clk);
 /* Whether service matches a pattern of direction dir (DIR_EXPORT/IMPORT). */

@@ -65,10 +65,48 @@ static int find_fwd(const char *name)
     return -1;
 }
 
+/* Services whose subscriber could not be opened: tried again after 5 s,
+ * and said once (a scan runs every --scan-ms). */
+static struct failed_open {
+    char name[FERRY_SERVICE_NAME_MAX + 1];
+    uint64_t retry_ns;
+} *failed;
+static size_t nfailed;
+
+static struct failed_open *find_failed(const char *name)
+{
+    for (size_t i = 0; i < nfailed; i++)
+        if (!strcmp(failed[i].name, name))
+            return &failed[i];
+    return NULL;
+}
+
+static void open_failed(const char *name, const char *what)
+{
+    struct failed_open *fo = find_failed(name);
+    if (!fo) {
+        logmsg("%s %s: %s (tried again every 5 s, said once)", what, name, ferry_last_error_message());
+        failed = xrealloc(failed, (nfailed + 1) * sizeof *failed);
+        fo = &failed[nfailed++];
+        snprintf(fo->name, sizeof fo->name, "%s", name);
+    }
+    fo->retry_ns = now_ns(CLOCK_MONOTONIC) + 5000000000u;
+}
+
+static void open_succeeded(const char *name)
+{
+    struct failed_open *fo = find_failed(name);
+    if (fo)
+        *fo = failed[--nfailed];
+}
+
 /* Opens a subscriber on an exported service seen for the first time. */
 void samples_found(const ferry_service_info *info)
 {
     if (info->pattern != FERRY_PATTERN_PUBSUB || !wanted(info->name, DIR_EXPORT) || find_fwd(info->name) >= 0)
+        return;
+    struct failed_open *fo = find_failed(info->name);
+    if (fo && now_ns(CLOCK_MONOTONIC) < fo->retry_ns)
         return;
     struct fwd *f = calloc(1, sizeof *f);
     if (!f)
@@ -79,7 +117,7 @@ void samples_found(const ferry_service_info *info)
     f->opts.type_name = f->type;
     f->open_ns = now_ns(CLOCK_MONOTONIC);
     if (ferry_sub_open(&f->sub, B.node, f->name, &f->opts) != FERRY_OK) {
-        logmsg("cannot subscribe to %s: %s", f->name, ferry_last_error_message());
+        open_failed(f->name, "cannot subscribe to");
         free(f);
         return;
     }
@@ -101,11 +139,12 @@ void samples_found(const ferry_service_info *info)
     fyb_encode(f->head + topic_len + 1, &h);
     f->fd = ferry_sub_fd(f->sub);
     if (f->fd < 0) {
-        logmsg("ferry_sub_fd(%s): %s", f->name, ferry_last_error_message());
+        open_failed(f->name, "no fd for the subscriber of");
         ferry_sub_close(f->sub);
         free(f);
         return;
     }
+    open_succeeded(f->name);
     S.fwds = xrealloc(S.fwds, (S.nfwd + 1) * sizeof *S.fwds);
     S.fwds[S.nfwd++] = f;
     if (cfg.verbose)
@@ -362,4 +401,5 @@ void samples_teardown(void)
     }
     free(S.fwds);
     free(S.reps);
+    free(failed);
 }
