@@ -645,12 +645,11 @@ static int setup_zmq(void)
             if (subscribe(import_topics[k], cfg.pats[i].text, lit) != 0)
                 return -1;
     }
-    const char *requests = calls_request_topic();
-    if (exports && subscribe(requests, "", 0) != 0)
+    char requests[18]; /* requests for this bridge: "ferry-call/<origin>/" */
+    snprintf(requests, sizeof requests, "%s/", B.origin_hex);
+    if (exports && subscribe(FYB_CALL_PREFIX, requests, 17) != 0)
         return -1;
-    char own[17];
-    snprintf(own, sizeof own, "%016llx", (unsigned long long)B.origin);
-    if (subscribe(FYB_REPLY_PREFIX, own, 16) != 0)
+    if (subscribe(FYB_REPLY_PREFIX, B.origin_hex, 16) != 0)
         return -1;
     for (size_t i = 0; i < cfg.nconnect; i++) {
         if (curve) {
@@ -880,6 +879,7 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
     B.origin = random_id();
+    snprintf(B.origin_hex, sizeof B.origin_hex, "%016llx", (unsigned long long)B.origin);
     int rc = run();
     print_stats();
     teardown();

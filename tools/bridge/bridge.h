@@ -49,6 +49,7 @@ extern struct config cfg;
 /* What the parts share. */
 struct bridge {
     uint64_t origin; /* random id of this bridge, carried by everything it sends */
+    char origin_hex[17]; /* the same in 16 lowercase hex digits, as topics name it */
     ferry_node *node;
     void *zctx, *pub, *sub;
     int nodrop; /* ZMQ_XPUB_NODROP is on: a full link makes zmq_send fail, counted */
@@ -119,8 +120,6 @@ int events_receive(const unsigned char *frame, size_t len);
 void events_stats(FILE *out);
 void events_teardown(void);
 
-/* The topic of the requests for this bridge (set B.origin first). */
-const char *calls_request_topic(void);
 void calls_found(const ferry_service_info *info);
 void calls_scanned(void);
 void calls_polls(struct poll_set *ps, uint64_t now);

@@ -97,6 +97,7 @@ struct open_call { /* a local client's call, forwarded to the peer */
 
 struct call_in { /* the stand-in for one peer's servers of one service */
     char name[FERRY_SERVICE_NAME_MAX + 1];
+    char topic[17 + FERRY_SERVICE_NAME_MAX + 1]; /* of its requests and probes: "<peer hex>/<name>" */
     fyb_announce announced; /* the options to open the server with */
     uint64_t peer, last_heard;
     ferry_server *server; /* NULL until the peer answered a probe, and once closing */
@@ -120,7 +121,6 @@ static struct {
     struct call_in **ins;
     size_t nin;
     uint64_t next_token;
-    char own_hex[17];
     /* serving side */
     uint64_t requests_in, responses_out, failed_out, unsent;
     /* calling side */
@@ -131,8 +131,6 @@ static struct {
 /* Whether now is more than span after since. The loop's now is read at the
  * top of its turn, and since may have been stamped later in that turn. */
 static int later_than(uint64_t now, uint64_t since, uint64_t span) { return now > since && now - since > span; }
-
-static void hex_of(char out[17], uint64_t v) { snprintf(out, 17, "%016llx", (unsigned long long)v); }
 
 static struct call_out *find_out(const char *name)
 {
@@ -158,7 +156,7 @@ static int send_reply(uint64_t caller, uint64_t token, unsigned flags, uint32_t 
                       int control)
 {
     char topic[17];
-    hex_of(topic, caller);
+    snprintf(topic, sizeof topic, "%016llx", (unsigned long long)caller);
     unsigned char head[FYB_CALL_HEADER_SIZE];
     fyb_call_header h = {
         .origin = B.origin, .target = caller, .token = token, .flags = flags, .sequence = seq, .payload_size = size};
@@ -397,15 +395,12 @@ static struct call_in *find_in(const char *name, uint64_t peer)
 
 static void send_probe(struct call_in *in, const unsigned char *tokens, size_t n, uint64_t now)
 {
-    char topic[17 + FERRY_SERVICE_NAME_MAX + 1];
-    hex_of(topic, in->peer);
-    snprintf(topic + 16, sizeof topic - 16, "/%s", in->name);
     unsigned char head[FYB_CALL_HEADER_SIZE];
     uint64_t token = ++C.next_token;
     fyb_call_header h = {
         .origin = B.origin, .target = in->peer, .token = token, .flags = FYB_REQUEST_PROBE, .payload_size = 8 * n};
     fyb_call_encode(head, &h);
-    if (send_control(FYB_CALL_PREFIX, topic, head, sizeof head, tokens, 8 * n) != 0)
+    if (send_control(FYB_CALL_PREFIX, in->topic, head, sizeof head, tokens, 8 * n) != 0)
         return;
     C.probed += n;
     if (!in->probe_sent_ns) { /* the answer to this probe or any later one answers it */
@@ -482,6 +477,7 @@ static void receive_announcement(const char *name, const fyb_announce *a)
     if (!in)
         die_oom();
     snprintf(in->name, sizeof in->name, "%s", name);
+    snprintf(in->topic, sizeof in->topic, "%016llx/%s", (unsigned long long)a->origin, name);
     in->announced = *a;
     in->peer = a->origin;
     in->last_heard = now;
@@ -662,9 +658,6 @@ static void receive_reply(const fyb_call_header *h, const unsigned char *payload
 static void in_ready(void *ctx)
 {
     struct call_in *in = ctx;
-    char topic[17 + FERRY_SERVICE_NAME_MAX + 1];
-    hex_of(topic, in->peer);
-    snprintf(topic + 16, sizeof topic - 16, "/%s", in->name);
     for (int n = 0; n < 256; n++) {
         ferry_call call;
         const void *req = NULL;
@@ -684,7 +677,7 @@ static void in_ready(void *ctx)
         unsigned char head[FYB_CALL_HEADER_SIZE];
         fyb_call_header h = {.origin = B.origin, .target = in->peer, .token = token, .payload_size = size};
         fyb_call_encode(head, &h);
-        int sent = send_control(FYB_CALL_PREFIX, topic, head, sizeof head, req, size) == 0;
+        int sent = send_control(FYB_CALL_PREFIX, in->topic, head, sizeof head, req, size) == 0;
         if (in->ncalls == in->cap) {
             in->cap = in->cap ? 2 * in->cap : 16;
             in->calls = xrealloc(in->calls, in->cap * sizeof *in->calls);
@@ -765,14 +758,6 @@ static uint64_t held_count(const struct call_in *in)
     return n;
 }
 
-static int has_held(const struct call_in *in)
-{
-    for (size_t i = 0; i < in->ncalls; i++)
-        if (in->calls[i].held || in->calls[i].failing)
-            return 1;
-    return 0;
-}
-
 /* ---- the main loop's hooks ----------------------------------------------------- */
 
 int calls_receive(const unsigned char *frame, size_t len)
@@ -801,7 +786,7 @@ int calls_receive(const unsigned char *frame, size_t len)
             B.rx_bad++;
         } else if (h.origin == B.origin) {
             B.rx_loop++;
-        } else if (memcmp(tname, C.own_hex, 16) != 0 || h.target != B.origin) {
+        } else if (memcmp(tname, B.origin_hex, 16) != 0 || h.target != B.origin) {
             C.not_ours++; /* another bridge's (it should not reach us: ZeroMQ filters by topic) */
         } else {
             copy_name(name, tname + 17, nlen - 17);
@@ -825,15 +810,6 @@ int calls_receive(const unsigned char *frame, size_t len)
         return 1;
     }
     return 0;
-}
-
-/* The topic this bridge's requests come on: "ferry-call/<origin>/". */
-const char *calls_request_topic(void)
-{
-    static char topic[FYB_CALL_PREFIX_LEN + 18];
-    hex_of(C.own_hex, B.origin);
-    snprintf(topic, sizeof topic, "%s%s/", FYB_CALL_PREFIX, C.own_hex);
-    return topic;
 }
 
 void calls_polls(struct poll_set *ps, uint64_t now)
@@ -894,7 +870,7 @@ uint64_t calls_timer(uint64_t now)
             for (size_t k = 0; k < in->ncalls; k++)
                 drop_held(&in->calls[k]);
         }
-        if (in->server && has_held(in) && now >= in->next_retry) {
+        if (in->server && held_count(in) && now >= in->next_retry) {
             /* back off while the clients take nothing (a stuck client
              * must not wake the bridge a thousand times a second) */
             uint64_t before = held_count(in);
@@ -906,7 +882,7 @@ uint64_t calls_timer(uint64_t now)
             in->next_retry = now + in->retry_every;
         }
         if (in->server) {
-            if (has_held(in))
+            if (held_count(in))
                 WAKE_AT(in->next_retry);
             if (in->ncalls && now >= in->next_probe) {
                 probe(in, now);

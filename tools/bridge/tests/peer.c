@@ -307,9 +307,7 @@ static int run_call(ferry_node *node, const char *service, const struct xopts *x
                 done = 1;
             }
         }
-        if (next_part != x->parts && !disconnected)
-            break;
-        if (disconnected)
+        if (disconnected || next_part != x->parts)
             break;
     }
     printf("calls_ok=%llu bad=%llu disconnected=%llu refused=%llu%s\n", ok, bad, disconnected, refused,
